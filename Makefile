@@ -1,0 +1,49 @@
+# Two commands do the whole set-up on a fresh machine:
+#   make run    search the squeeze space on Fashion-MNIST (200 trials)
+#   make test   run the test suite
+# Both create .venv if it is missing and install only what is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SYSTEM := $(VENV)/.system-deps
+
+.PHONY: setup run test test-slow lint bench dashboard clean
+
+setup: $(STAMP) $(SYSTEM)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+$(SYSTEM): scripts/system-deps.sh | $(BIN)/python
+	bash scripts/system-deps.sh
+	touch $@
+
+run: setup
+	$(BIN)/python -m search.run --space squeeze --trials 200
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench.cost_speed
+	$(BIN)/python -m bench.train_throughput
+	$(BIN)/python -m bench.dashboard_render
+
+dashboard: setup
+	$(BIN)/python -m dashboard
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
