@@ -9,7 +9,23 @@ from nas_space.spaces import Space, get_space, list_spaces, register_space
 from nas_space.spec import ArchSpec, BlockSpec, HeadSpec, StemSpec
 
 __all__ = [
-    "ArchSpec", "BlockSpec", "HeadSpec", "StemSpec", "Cost", "UnknownNameError", "BLOCKS",
-    "CostRow", "cost_rows", "build", "cost", "get_preset", "list_presets", "register_block",
-    "register_preset", "Space", "get_space", "list_spaces", "register_space",
+    "BLOCKS",
+    "ArchSpec",
+    "BlockSpec",
+    "Cost",
+    "CostRow",
+    "HeadSpec",
+    "Space",
+    "StemSpec",
+    "UnknownNameError",
+    "build",
+    "cost",
+    "cost_rows",
+    "get_preset",
+    "get_space",
+    "list_presets",
+    "list_spaces",
+    "register_block",
+    "register_preset",
+    "register_space",
 ]

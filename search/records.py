@@ -16,7 +16,7 @@ trial.user_attrs:
               "failed" (see FAIL_REASON)
   RUNGS       [[images_seen, val_acc], ...], the learning curve
   VAL_ACC     the validation accuracy at the last rung reached
-  TEST_ACC    test accuracy, computed once at the end for front members only
+  PRESET_WIDTH  the width multiplier a baseline preset was trained at
   TRAIN_SECONDS, IMAGES_PER_S, DEVICE, SEED
   LATENCY_MS  measured forward latency (batch 1) when it is an objective
   DUPLICATE_OF  the trial number whose result was reused
@@ -25,6 +25,8 @@ study.user_attrs:
   OBJECTIVES  e.g. ["val_acc", "macs"]; DIRECTIONS e.g. ["maximize", "minimize"]
   SPACE, DATASET, BUDGET (images seen), RUNGS_AT (rung positions), SEED, SAMPLER,
   CONSTRAINTS ({"max_mflops": ..., "max_params": ...}), COMMAND (how it was started)
+  TEST_ACC    {trial number: test accuracy} of the searched front members, computed once at
+              the end of a run (finished trials take no new attributes, so it lives here)
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ACTIVATIONS: Final = "activations"
 SIZE_BYTES: Final = "size_bytes"
 ROLE: Final = "role"
 PRESET: Final = "preset"
+PRESET_WIDTH: Final = "preset_width"
 STATUS: Final = "status"
 RUNGS: Final = "rungs"
 VAL_ACC: Final = "val_acc"

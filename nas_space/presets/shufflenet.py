@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from nas_space.presets.base import Shape, register_preset
 from nas_space.spec import ArchSpec, BlockSpec, HeadSpec, StemSpec
@@ -19,18 +20,21 @@ V2_WIDTHS = {"x0_5": (24, 48, 96, 192, 1024), "x1_0": (24, 116, 232, 464, 1024),
 
 
 def shufflenet_v1(shape: Shape, g: int, scale: float) -> ArchSpec:
-    """conv3x3/2 24 -> max pool -> stages of 4/8/4 v1 units (first unit stride 2) -> linear."""
+    """conv3x3/2 24 -> max pool -> stages of 4/8/4 v1 units (first unit stride 2) -> linear.
+
+    Scaled stage widths are multiples of 4g and the stem a multiple of g, so the
+    bottleneck (a quarter) and the stride-2 branch (stage width - input) divide by g."""
     scaled = dataclasses.replace(shape, width=shape.width * scale)
-    divisor = 4 * g  # the bottleneck (a quarter) and the concat branch then divide by g
-    blocks = []
+    divisor = 4 * g
+    c = shape.w(24, math.lcm(8, g))
+    stem, blocks = StemSpec(c, kernel=3, stride=2, padding=1, pool="max"), []
     for stage, (width, repeats) in enumerate(zip(V1_WIDTHS[g], REPEATS, strict=True)):
-        w = scaled.w(width, divisor)
+        c = max(scaled.w(width, divisor), (c // divisor + 1) * divisor)  # stride 2 widens
         for i in range(repeats):
             blocks.append(BlockSpec(
-                "shuffle_v1", w, stride=2 if i == 0 else 1, sr=0.25,
+                "shuffle_v1", c, stride=2 if i == 0 else 1, sr=0.25,
                 squeeze_groups=1 if stage == i == 0 else g, groups=g,
             ))
-    stem = StemSpec(shape.w(24, divisor), kernel=3, stride=2, padding=1, pool="max")
     return shape.arch(stem=shape.stem(stem), blocks=tuple(blocks), head=HeadSpec("linear"))
 
 

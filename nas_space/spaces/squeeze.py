@@ -9,14 +9,16 @@ from nas_space.spaces.base import Axis, Space, register_space
 from nas_space.spaces.widths import expand_width, pct3x3_ratio, squeeze_ratio
 from nas_space.spec import ArchSpec, BlockSpec, HeadSpec, StemSpec
 
+#: The axes every space shares. The ranges hold the classic networks' values and stop
+#: where one block alone would pass ~30M parameters (the largest e_i is 2,560 channels).
 SHARED_AXES = (
-    Axis("base_e", 128, 16, 512, step=16),
-    Axis("incr_e", 128, 0, 512, step=16),
+    Axis("base_e", 128, 16, 256, step=16),
+    Axis("incr_e", 128, 0, 256, step=16),
     Axis("freq", 2, 1, 4),
     Axis("SR", 0.125, 0.0625, 1.0, log=True),
     Axis("pct3x3", 0.5, 0.0, 1.0),
     Axis("groups", 1, choices=(1, 2, 4)),
-    Axis("width", 1.0, 0.0625, 2.0, log=True),
+    Axis("width", 1.0, 0.0625, 1.0, log=True),
 )
 
 
@@ -34,7 +36,7 @@ class SqueezeSpace(Space):
     name = "squeeze"
     axes = (
         *SHARED_AXES,
-        Axis("depth", 8, 2, 12),
+        Axis("depth", 8, 2, 10),
         Axis("bypass", "none", choices=("none", "simple", "complex")),
         Axis("pooling", "late", choices=("late", "early")),
         Axis("bn", False, choices=(False, True)),

@@ -92,7 +92,7 @@ def _staged_axes(defaults: dict[str, Any], *extra: Axis) -> tuple[Axis, ...]:
     pct3x3 is fixed at 1.0 here: every spatial filter of these blocks is 3x3."""
     axes = [a for a in SHARED_AXES if a.name != "pct3x3"]
     axes.append(_axis("pct3x3", default=1.0, low=1.0, high=1.0))
-    axes.append(Axis("depth", 12, 4, 20))
+    axes.append(Axis("depth", 12, 4, 16))
     return tuple(_axis(a.name, **defaults[a.name]) if a.name in defaults and a.name != "depth"
                  else a for a in axes) + extra
 
@@ -138,11 +138,12 @@ class ResNetSpace(StagedSpace):
 
 @register_space
 class AnySpace(StagedSpace):
-    """The block family itself is searched, one choice per stage."""
+    """The block family itself is searched, one choice per stage. SR stays a squeeze (<= 1)
+    here, since dense 3x3 blocks share it; the mobile space searches expansion ratios."""
 
     name = "any"
     axes = _staged_axes(
-        {"SR": {"default": 0.25, "low": 0.0625, "high": 6.0}},
+        {"SR": {"default": 0.25, "low": 0.0625, "high": 1.0}},
         *(Axis(f"block_{k}", "fire", choices=tuple(x for x in KINDS if x != "shuffle_v1"))
           for k in range(STAGES)),
     )

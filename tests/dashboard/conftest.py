@@ -1,7 +1,7 @@
 """Studies written exactly as search/records.py says, for the dashboard's tests and benchmark.
 
-`make_study` builds real Fire-net specs from squeeze-space metaparameters (and the
-SqueezeNet presets as baselines), stores their real analytic cost, and gives them
+`make_study` samples real specs from a design space with a real Optuna trial (and
+uses the SqueezeNet presets as baselines), stores their real analytic cost, and gives them
 synthetic accuracies and learning curves. Every trial state the search writes
 appears: complete, stopped (PRUNED), infeasible, duplicate, failed (FAIL, one with a
 NaN accuracy) and one RUNNING trial at the end.
@@ -10,63 +10,47 @@ NaN accuracy) and one RUNNING trial at the end.
 from __future__ import annotations
 
 import math
+import os
 import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_space import ArchSpec, BlockSpec, HeadSpec, StemSpec, cost, get_preset
+from dashboard import ENV_STORAGE
+from nas_space import ArchSpec, cost, get_preset
+from nas_space.spaces import Space, get_space
 from search import records as R
 from search.storage import open_storage
 
 BASELINES = ("squeezenet1_0", "squeezenet1_1", "squeezenet1_0_simple_bypass",
              "squeezenet1_0_complex_bypass")
 RUNGS_AT = (15_000, 30_000, 60_000)
-MAX_MFLOPS = 400.0
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "base_e": (16, 32, 64, 128),
-    "incr_e": (16, 32, 64, 128),
-    "freq": (1, 2, 4),
-    "SR": (0.125, 0.25, 0.5, 0.75, 1.0),
-    "width": (0.25, 0.5, 1.0),
-    "bypass": ("none", "simple", "complex"),
-}
-DISTRIBUTIONS = {k: CategoricalDistribution(v) for k, v in CHOICES.items()}
-DISTRIBUTIONS["pct3x3"] = FloatDistribution(0.01, 0.99)
+MAX_MFLOPS = 600.0
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def _width(e: float, width: float) -> int:
-    """Scale and round a width to a multiple of 4 (at least 4)."""
-    return max(4, int(round(e * width / 4)) * 4)
-
-
-def fire_spec(p: dict[str, Any]) -> ArchSpec:
-    """8 Fire modules with e_i = base_e + incr_e * floor(i / freq), for 28x28 grey images."""
-    blocks, c_in = [], _width(96, p["width"])
-    for i in range(8):
-        w = _width(p["base_e"] + p["incr_e"] * (i // p["freq"]), p["width"])
-        sr = max(p["SR"], 1.0 / w)
-        bypass = p["bypass"]
-        if bypass == "simple" and c_in != w:
-            bypass = "none"
-        blocks.append(BlockSpec("fire", w, pool="max_ceil" if i in (3, 7) else "none",
-                                sr=sr, pct3x3=p["pct3x3"], bypass=bypass))
-        c_in = w
-    return ArchSpec(stem=StemSpec(_width(96, p["width"])), blocks=tuple(blocks),
-                    head=HeadSpec("conv", dropout=0.5), num_classes=10, in_channels=1,
-                    input_size=28, bn=True)
+def sample(space: Space, sampler: optuna.Study) -> tuple[ArchSpec, dict[str, Any]]:
+    """A point of the space sampled by a real Optuna trial; create_trial's params keywords."""
+    trial = sampler.ask()
+    spec = space.sample(trial)
+    return spec, {"params": trial.params, "distributions": trial.distributions}
 
 
 def _accuracy(macs: int, p: dict[str, Any], rng: random.Random) -> float:
     """A plausible accuracy: rises with log cost, SR and pct3x3 (saturating), plus noise."""
-    acc = 0.80 + 0.035 * math.log10(macs / 1e5) + 0.02 * min(p["SR"], 0.75)
-    acc += 0.015 * min(p["pct3x3"], 0.5) + rng.gauss(0.0, 0.01)
+    acc = 0.80 + 0.035 * math.log10(macs / 1e5) + 0.02 * min(p.get("SR", 0.5), 0.75)
+    acc += 0.015 * min(p.get("pct3x3", 0.5), 0.5) + rng.gauss(0.0, 0.01)
     return min(max(acc, 0.1), 0.95)
 
 
@@ -93,14 +77,13 @@ def baseline_trial(name: str, rng: random.Random) -> FrozenTrial:
     return optuna.trial.create_trial(values=[acc, attrs[R.MACS]], user_attrs=attrs)
 
 
-def search_trial(i: int, n: int, rng: random.Random) -> FrozenTrial:
+def search_trial(i: int, n: int, rng: random.Random, space: Space,
+                 sampler: optuna.Study) -> FrozenTrial:
     """One sampled architecture; its state follows a fixed mix of outcomes."""
-    p = {k: rng.choice(v) for k, v in CHOICES.items()}
-    p["pct3x3"] = round(rng.uniform(0.01, 0.99), 3)
-    spec = fire_spec(p)
+    spec, kw = sample(space, sampler)
+    p = kw["params"]
     attrs = _cost_attrs(spec) | {R.ROLE: R.ROLE_SEARCH, R.SEED: i, R.DEVICE: "cpu"}
     acc = _accuracy(attrs[R.MACS], p, rng)
-    kw: dict[str, Any] = {"params": p, "distributions": DISTRIBUTIONS}
     if i == n - 1:
         attrs |= {R.RUNGS: _rungs(acc, 1)}
         return optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs=attrs, **kw)
@@ -125,24 +108,46 @@ def search_trial(i: int, n: int, rng: random.Random) -> FrozenTrial:
     return optuna.trial.create_trial(values=[acc, attrs[R.MACS]], user_attrs=attrs, **kw)
 
 
-def make_study(storage_url: str, name: str, n_trials: int, seed: int) -> optuna.Study:
-    """A study of the squeeze space with 4 baselines and n_trials search trials (n_trials >= 0)."""
+def make_study(storage_url: str, name: str, n_trials: int, seed: int,
+               space: str = "squeeze") -> optuna.Study:
+    """A study of a space (28x28 grey inputs) with 4 baselines and n_trials search trials."""
     storage = open_storage(storage_url, create=True)
     study = optuna.create_study(storage=storage, study_name=name,
                                 directions=["maximize", "minimize"])
     attrs = {R.OBJECTIVES: ["val_acc", "macs"], R.DIRECTIONS: ["maximize", "minimize"],
-             R.SPACE: "squeeze", R.DATASET: "fashion_mnist", R.BUDGET: RUNGS_AT[-1],
+             R.SPACE: space, R.DATASET: "fashion_mnist", R.BUDGET: RUNGS_AT[-1],
              R.RUNGS_AT: list(RUNGS_AT), R.SEED: seed, R.SAMPLER: "tpe",
              R.CONSTRAINTS: {"max_mflops": MAX_MFLOPS},
-             R.COMMAND: f"python -m search.run --space squeeze --trials {n_trials}"}
+             R.COMMAND: f"python -m search.run --space {space} --trials {n_trials}"}
     for key, value in attrs.items():
         study.set_user_attr(key, value)
     if n_trials == 0:
         return study
     rng = random.Random(seed)
+    points = get_space(space, in_channels=1, input_size=28, num_classes=10)
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed))
     trials = [baseline_trial(b, rng) for b in BASELINES]
-    trials += [search_trial(i, n_trials, rng) for i in range(n_trials)]
+    trials += [search_trial(i, n_trials, rng, points, sampler) for i in range(n_trials)]
     study.add_trials(trials)
+    return study
+
+
+def make_unfinished_study(storage_url: str, name: str, seed: int) -> optuna.Study:
+    """A study where nothing finished training: failed (one NaN accuracy), stopped, running."""
+    study = make_study(storage_url, name, 0, seed)
+    space = get_space("squeeze", in_channels=1, input_size=28, num_classes=10)
+    spec, kw = sample(space, optuna.create_study(sampler=optuna.samplers.RandomSampler(seed)))
+    attrs = _cost_attrs(spec) | {R.ROLE: R.ROLE_SEARCH}
+    study.add_trials([
+        optuna.trial.create_trial(state=TrialState.FAIL, user_attrs=attrs | {
+            R.STATUS: R.FAILED, R.VAL_ACC: math.nan, R.RUNGS: [[RUNGS_AT[0], math.nan]],
+            R.FAIL_REASON: "non-finite loss at rung 1"}, **kw),
+        optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={
+            R.STATUS: R.FAILED, R.FAIL_REASON: "interrupted"}),
+        optuna.trial.create_trial(state=TrialState.PRUNED, user_attrs=attrs | {
+            R.STATUS: R.STOPPED, R.VAL_ACC: 0.5, R.RUNGS: [[RUNGS_AT[0], 0.5]]}, **kw),
+        optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs=attrs, **kw),
+    ])
     return study
 
 
@@ -155,3 +160,52 @@ def populated_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     make_study(url, "fire-b", 30, seed=2)
     make_study(url, "empty", 0, seed=3)
     return url
+
+
+@pytest.fixture(scope="session")
+def unfinished_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite storage whose only study has failed, stopped and running trials."""
+    url = f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'unfinished.db'}"
+    make_unfinished_study(url, "unfinished", seed=4)
+    return url
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(args: list[str], port: int, storage_url: str, log: Path) -> Iterator[str]:
+    """Run `python <args>` from the repo root until its health check answers; yield its URL."""
+    env = {**os.environ, ENV_STORAGE: storage_url, "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer on {url}: {log.read_text()}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

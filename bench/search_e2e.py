@@ -1,0 +1,104 @@
+"""The default search, end to end: wall time, front quality, and early stopping's worth.
+
+    python -m bench.search_e2e                 # the default command, 200 trials
+    python -m bench.search_e2e --trials 60 --compare
+
+Runs `python -m search.run --space squeeze --trials N` (the default study file) into a
+fresh database under bench/out/, then reads the study: wall time, best validation
+accuracy, whether a searched trial dominates each SqueezeNet baseline, hypervolume.
+With --compare it then runs the same command with --no-early-stop for the same wall
+time (--timeout) and compares the hypervolumes reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+
+from bench.results import machine, write_section
+from search import records as R
+from search.report import dominated_baselines, points, study_hypervolume
+from search.study import counted_trials
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+
+
+def run_search(name: str, trials: int, *extra: str) -> tuple[float, optuna.Study]:
+    """Run one search in a fresh database; return its wall time and the study."""
+    db = OUT / f"{name}.db"
+    db.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    cmd = [sys.executable, "-m", "search.run", "--space", "squeeze", "--trials", str(trials),
+           "--storage", url, "--study", name, *extra]
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    wall = time.perf_counter() - start
+    return wall, optuna.load_study(study_name=name, storage=url)
+
+
+def summary(study: optuna.Study, wall: float) -> dict[str, object]:
+    searched = points(study, R.ROLE_SEARCH)
+    squeeze = [(b, d) for b, d in dominated_baselines(study) if b.preset and
+               b.preset.startswith("squeezenet")]
+    stopped = sum(1 for t in study.get_trials(deepcopy=False)
+                  if t.user_attrs.get(R.STATUS) == R.STOPPED)
+    return {
+        "wall_min": wall / 60, "trials": counted_trials(study), "stopped": stopped,
+        "best": max((p.acc for p in searched), default=float("nan")),
+        "hv": study_hypervolume(searched),
+        "squeeze_dominated": f"{sum(d is not None for _, d in squeeze)}/{len(squeeze)}",
+        "baselines": "; ".join(
+            f"{b.preset} {b.acc:.4f} @ {b.macs / 1e6:.2f} MFLOPs: "
+            + (f"dominated by #{d.number} ({d.acc:.4f} @ {d.macs / 1e6:.2f})" if d
+               else "not dominated")
+            for b, d in squeeze),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--trials", type=int, default=200)
+    p.add_argument("--compare", action="store_true",
+                   help="also run --no-early-stop for the same wall time")
+    args = p.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    wall, study = run_search("e2e-early-stop", args.trials)
+    s = summary(study, wall)
+    lines = [
+        f"Measured on {machine()}.", "",
+        f"`python -m search.run --space squeeze --trials {args.trials}` (studies/squeeze.toml):",
+        "",
+        "| wall time | searched trials | stopped early | best val acc | hypervolume | "
+        "SqueezeNet baselines dominated |",
+        "|---|---|---|---|---|---|",
+        f"| {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | {s['best']:.4f} | "
+        f"{s['hv']:.4f} | {s['squeeze_dominated']} |", "",
+        f"Baselines: {s['baselines']}.",
+    ]
+    if args.compare:
+        wall2, study2 = run_search("e2e-no-early-stop", args.trials, "--no-early-stop",
+                                   "--timeout", f"{wall:.0f}")
+        s2 = summary(study2, wall2)
+        lines += [
+            "", "Equal wall-clock comparison (the second run stops starting trials at the "
+            "first run's wall time):", "",
+            "| early stopping | wall time | searched trials | best val acc | hypervolume |",
+            "|---|---|---|---|---|",
+            f"| on | {s['wall_min']:.1f} min | {s['trials']} | {s['best']:.4f} | {s['hv']:.4f} |",
+            f"| off | {s2['wall_min']:.1f} min | {s2['trials']} | {s2['best']:.4f} | "
+            f"{s2['hv']:.4f} |",
+        ]
+    path = write_section("search_e2e", "## Search end to end\n\n" + "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

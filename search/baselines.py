@@ -1,0 +1,61 @@
+"""The classic networks trained once per study, under the same budget, as reference points."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+from nas_space import ArchSpec, cost, get_preset, list_presets
+from search import records as R
+from search.objective import Evaluator
+
+#: The seed networks, cheapest usable width first found from WIDTHS.
+PRESETS = (
+    "squeezenet1_0", "squeezenet1_1", "squeezenet1_0_simple_bypass", "shufflenet_v1_g3_x1_0",
+    "shufflenet_v2_x1_0", "mobilenet_v1", "mobilenet_v2", "resnet18",
+)
+WIDTHS = (1.0, 0.5, 0.25, 0.125, 0.0625)
+
+
+def baseline_spec(name: str, shape: tuple[int, int, int], max_mflops: float) -> ArchSpec:
+    """The preset at the widest width in WIDTHS whose cost fits max_mflops (else the narrowest)."""
+    c, size, classes = shape
+    spec = None
+    for width in WIDTHS:
+        spec = get_preset(name, in_channels=c, input_size=size, num_classes=classes, width=width)
+        if cost(spec).macs / 1e6 <= max_mflops:
+            return spec
+    assert spec is not None
+    return spec
+
+
+def _width_of(spec: ArchSpec, name: str, shape: tuple[int, int, int]) -> float:
+    c, size, classes = shape
+    return next(w for w in WIDTHS if get_preset(name, in_channels=c, input_size=size,
+                                                  num_classes=classes, width=w) == spec)
+
+
+def trained_baselines(study: optuna.Study) -> set[str]:
+    """Preset names already trained (or being trained) in this study."""
+    return {t.user_attrs[R.PRESET] for t in study.get_trials(deepcopy=False)
+            if t.user_attrs.get(R.ROLE) == R.ROLE_BASELINE and t.state != TrialState.FAIL
+            and R.PRESET in t.user_attrs}
+
+
+def run_baseline(study: optuna.Study, ev: Evaluator, name: str, max_mflops: float) -> str:
+    """Train one baseline to the full budget (no early stopping) and record it."""
+    shape = (ev.space.in_channels, ev.space.input_size, ev.space.num_classes)
+    spec = baseline_spec(name, shape, max_mflops)
+    trial = ev.current = study.ask()
+    c = cost(spec)
+    ev._describe(trial, spec, c, R.ROLE_BASELINE)
+    trial.set_user_attr(R.PRESET, name)
+    trial.set_user_attr(R.PRESET_WIDTH, _width_of(spec, name, shape))
+    trial.set_user_attr(R.SEED, ev.seed)
+    outcome = ev.with_early_stop(False).train_spec(study, trial, spec, c, ev.seed)
+    return outcome.status
+
+
+def available_baselines() -> list[str]:
+    known = set(list_presets())
+    return [p for p in PRESETS if p in known]

@@ -1,0 +1,41 @@
+"""Named training budgets (fidelities), counted in training images seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nas_space.registry import Registry
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How long a trial trains, how often it is measured, and on how many validation images."""
+
+    images: int
+    rungs: int = 3
+    val_images: int = 5000
+    about: str = ""
+
+
+BUDGETS: Registry[Fidelity] = Registry("budget")
+BUDGETS.register("smoke")(Fidelity(600, 2, 500, "seconds a trial; for tests on digits"))
+BUDGETS.register("short")(Fidelity(6_000, 2, 5000, "a quick look at a space"))
+BUDGETS.register("default")(Fidelity(15_000, 3, 5000, "the default search fidelity"))
+BUDGETS.register("long")(Fidelity(50_000, 3, 10_000, "one epoch of the 50k split"))
+BUDGETS.register("full")(Fidelity(250_000, 4, 10_000, "five epochs; for finalists"))
+
+
+def parse_budget(text: str) -> Fidelity:
+    """A named budget, or an explicit number of training images (e.g. 20000 or 20k)."""
+    t = text.strip().lower()
+    if t in BUDGETS:
+        return BUDGETS[t]
+    scale = 1000 if t.endswith("k") else 1
+    try:
+        images = int(float(t.rstrip("k")) * scale)
+    except ValueError:
+        raise ValueError(f"--budget: {text!r} is neither a number of images nor one of "
+                         f"{', '.join(BUDGETS.names())}") from None
+    if images < 1:
+        raise ValueError(f"--budget: must be at least 1 image, got {text!r}")
+    return Fidelity(images, 3 if images >= 9 else 1, 5000 if images >= 5000 else 2000)

@@ -1,0 +1,128 @@
+"""The run configuration: defaults < a study file (studies/NAME.toml) < explicit flags.
+
+A study file fixes any run option by its flag name (``trials = 200``, ``max_mflops = 20``)
+and may hold three tables:
+
+    [fixed]   metaparameters held at a value, e.g. ``bn = true``
+    [ranges]  narrower axis ranges, e.g. ``width = {low = 0.0625, high = 0.5}``
+    [grid]    value lists for ``sampler = "grid"``, e.g. ``SR = [0.125, 0.25, 0.5]``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.records import OBJECTIVE_DIRECTIONS
+from search.storage import default_storage_url
+
+SAMPLERS = ("tpe", "nsga2", "random", "grid")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one `python -m search.run` needs; see `--help` for each field."""
+
+    space: str = "squeeze"
+    trials: int = 200
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    download: bool = False
+    budget: str = "default"
+    objectives: tuple[str, ...] = ("val_acc", "macs")
+    max_mflops: float | None = None
+    max_params: int | None = None
+    sampler: str = "tpe"
+    seed: int = 0
+    storage: str = field(default_factory=default_storage_url)
+    study: str | None = None
+    jobs: int = 1
+    device: str = "auto"
+    early_stop: bool = True
+    eta: int = 3
+    baselines: bool = True
+    baseline_mflops: float | None = None
+    max_rejects: int = 500
+    timeout: float | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def study_name(self) -> str:
+        return self.study or f"{self.space}-{self.dataset}"
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVE_DIRECTIONS[o] for o in self.objectives]
+
+    def check(self) -> RunConfig:
+        """Validate values a type check cannot; raise ValueError naming the option."""
+        if self.trials < 0:
+            raise ValueError(f"--trials: must be >= 0, got {self.trials}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"--sampler: {self.sampler!r} is not one of {', '.join(SAMPLERS)}")
+        if self.sampler == "grid" and not self.grid:
+            raise ValueError("--sampler grid: needs a [grid] table in a --study-file")
+        unknown = [o for o in self.objectives if o not in OBJECTIVE_DIRECTIONS]
+        if unknown or "val_acc" not in self.objectives or len(set(self.objectives)) < 2:
+            raise ValueError(f"--objectives: need val_acc and at least one of "
+                             f"{', '.join(k for k in OBJECTIVE_DIRECTIONS if k != 'val_acc')}"
+                             f" (comma-separated), got {','.join(self.objectives)}")
+        for name in ("max_mflops", "max_params", "baseline_mflops", "timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
+        if self.jobs < 1 or self.eta < 2 or self.max_rejects < 1:
+            raise ValueError("--jobs must be >= 1, eta >= 2 and max_rejects >= 1")
+        return self
+
+
+def read_study_file(path: str | Path) -> dict[str, Any]:
+    """The options a study file sets; unknown keys and bad TOML are one-line errors."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"--study-file: no file at {p}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"--study-file: {p} is not valid TOML ({e})") from None
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"--study-file: {p}: unknown key {unknown[0]!r}; valid keys: "
+                         + ", ".join(sorted(known)))
+    for table in ("fixed", "ranges", "grid"):
+        if table in data and not isinstance(data[table], dict):
+            raise ValueError(f"--study-file: {p}: [{table}] must be a table")
+    if isinstance(data.get("budget"), int):
+        data["budget"] = str(data["budget"])
+    if "objectives" in data:
+        data["objectives"] = tuple(data["objectives"])
+    return data
+
+
+def merge(file_options: dict[str, Any], flags: dict[str, Any]) -> RunConfig:
+    """Build the config from a study file's options overridden by explicitly given flags."""
+    options = {**file_options, **{k: v for k, v in flags.items() if v is not None}}
+    types = {f.name: f.type for f in dataclasses.fields(RunConfig)}
+    for key, value in options.items():
+        _check_type(key, value, str(types[key]))
+    return RunConfig(**options).check()
+
+
+def _check_type(key: str, value: Any, hint: str) -> None:
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+    }
+    base = hint.split(" | ")[0]
+    if value is None or base not in ok:
+        return
+    if not ok[base](value):
+        raise ValueError(f"{key}: expected {base}, got {value!r}")

@@ -1,0 +1,199 @@
+"""One trial: sample a spec, gate it on cost, reuse duplicates, train with early stopping.
+
+Everything a trial learns goes into its user attrs (names in search.records) before it
+is told, so an interrupted or failed trial still shows what it got to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_space import ArchSpec, Cost, Space, build, cost
+from search import records as R
+from search.early_stop import promising
+from search.latency import latency_ms
+from search.trainer import NonFiniteLossError, TrainBudget, seeded, train
+
+
+@dataclass
+class Outcome:
+    """What a searched trial came to: its status and whether it counts toward --trials."""
+
+    number: int
+    status: str
+    counts: bool
+    val_acc: float | None = None
+
+
+@dataclass
+class Evaluator:
+    """Evaluates trials of one study on one dataset with one budget."""
+
+    space: Space
+    data: Any  # search.data.Dataset (validation already cut to the budget's size)
+    budget: TrainBudget
+    objectives: tuple[str, ...]
+    device: torch.device
+    seed: int = 0
+    max_mflops: float | None = None
+    max_params: int | None = None
+    early_stop: bool = True
+    eta: int = 3
+    fixed: dict[str, Any] = field(default_factory=dict)
+    weights_dir: Path | None = None
+    current: optuna.Trial | None = field(default=None, init=False, repr=False)
+
+    # -- the searched trial ------------------------------------------------
+    def run(self, study: optuna.Study) -> Outcome:
+        """Ask the sampler for one architecture and evaluate it; always tells the trial."""
+        trial = self.current = study.ask()
+        try:
+            spec = self.space.sample(trial, self.fixed)
+        except ValueError as e:  # a space bug, not the user's: record and go on
+            return self._fail(study, trial, f"invalid spec: {e}")
+        c = cost(spec)
+        self._describe(trial, spec, c, R.ROLE_SEARCH)
+        if self._gate(trial, c):
+            trial.set_user_attr(R.STATUS, R.INFEASIBLE)
+            study.tell(trial, self._values(0.0, c, None))
+            return Outcome(trial.number, R.INFEASIBLE, counts=False)
+        twin = _find_twin(study, spec.digest(), trial.number)
+        if twin is not None:
+            return self._reuse(study, trial, twin)
+        return self.train_spec(study, trial, spec, c, self.seed * 1_000_003 + trial.number)
+
+    def _gate(self, trial: optuna.Trial, c: Cost) -> bool:
+        """Record the constraints (<= 0 is feasible); True if the spec is over a limit."""
+        over = False
+        if self.max_mflops is not None:
+            trial.set_constraint("mflops", c.macs / 1e6 - self.max_mflops)
+            over |= c.macs / 1e6 > self.max_mflops
+        if self.max_params is not None:
+            trial.set_constraint("params", float(c.params - self.max_params))
+            over |= c.params > self.max_params
+        return over
+
+    def _reuse(self, study: optuna.Study, trial: optuna.Trial, twin: FrozenTrial) -> Outcome:
+        trial.set_user_attr(R.STATUS, R.DUPLICATE)
+        trial.set_user_attr(R.DUPLICATE_OF, twin.number)
+        for key in (R.RUNGS, R.VAL_ACC, R.LATENCY_MS):
+            if key in twin.user_attrs:
+                trial.set_user_attr(key, twin.user_attrs[key])
+        if twin.state == TrialState.COMPLETE:
+            study.tell(trial, twin.values)
+        else:
+            study.tell(trial, state=TrialState.PRUNED)
+        return Outcome(trial.number, R.DUPLICATE, counts=False)
+
+    def train_spec(self, study: optuna.Study, trial: optuna.Trial, spec: ArchSpec, c: Cost,
+                   seed: int) -> Outcome:
+        """Train a described trial's network, stopping early if it is not promising."""
+        trial.set_user_attr(R.SEED, seed)
+        peers = _rung_peers(study, trial.number)
+        curve: list[list[float]] = []
+
+        def on_rung(images: int, acc: float) -> bool:
+            curve.append([images, acc])
+            trial.set_user_attr(R.RUNGS, curve)
+            if not self.early_stop or images >= self.budget.images:
+                return True
+            return promising(acc, c.macs, peers.get(images, []), eta=self.eta)
+
+        try:
+            with seeded(seed):  # the init, and dropout while training, draw from this seed
+                model = build(spec)
+                result = train(model, self.data, self.budget, seed=seed, device=self.device,
+                               on_rung=on_rung)
+        except NonFiniteLossError as e:
+            return self._fail(study, trial, str(e))
+        acc = curve[-1][1]
+        self._record_run(trial, result, acc)
+        if result.stopped:
+            trial.set_user_attr(R.STATUS, R.STOPPED)
+            study.tell(trial, state=TrialState.PRUNED)
+            return Outcome(trial.number, R.STOPPED, counts=True, val_acc=acc)
+        self._save_weights(model, trial.number)
+        latency = latency_ms(model, spec, self.device) if "latency_ms" in self.objectives else None
+        if latency is not None:
+            trial.set_user_attr(R.LATENCY_MS, latency)
+        trial.set_user_attr(R.STATUS, R.COMPLETE)
+        study.tell(trial, self._values(acc, c, latency))
+        return Outcome(trial.number, R.COMPLETE, counts=True, val_acc=acc)
+
+    # -- shared by searched trials and baselines ---------------------------
+    def _describe(self, trial: optuna.Trial, spec: ArchSpec, c: Cost, role: str) -> None:
+        trial.set_user_attr(R.SPEC, spec.to_json())
+        trial.set_user_attr(R.DIGEST, spec.digest())
+        for key in (R.MACS, R.PARAMS, R.ACTIVATIONS, R.SIZE_BYTES):
+            trial.set_user_attr(key, getattr(c, key))
+        trial.set_user_attr(R.ROLE, role)
+        trial.set_user_attr(R.DEVICE, str(self.device))
+
+    def _record_run(self, trial: optuna.Trial, result: Any, acc: float) -> None:
+        trial.set_user_attr(R.VAL_ACC, acc)
+        trial.set_user_attr(R.TRAIN_SECONDS, round(result.train_seconds, 3))
+        trial.set_user_attr(R.IMAGES_PER_S, round(result.images_per_s, 1))
+
+    def _values(self, acc: float, c: Cost, latency: float | None) -> list[float]:
+        named = {"val_acc": acc, "macs": float(c.macs), "params": float(c.params),
+                 "size_bytes": float(c.size_bytes),
+                 "latency_ms": latency if latency is not None else math.inf}
+        return [named[o] for o in self.objectives]
+
+    def _fail(self, study: optuna.Study, trial: optuna.Trial, reason: str) -> Outcome:
+        trial.set_user_attr(R.STATUS, R.FAILED)
+        trial.set_user_attr(R.FAIL_REASON, reason)
+        study.tell(trial, state=TrialState.FAIL)
+        return Outcome(trial.number, R.FAILED, counts=False)
+
+    def _save_weights(self, model: torch.nn.Module, number: int) -> None:
+        """Keep the trained weights so front members can be tested once, at the end."""
+        if self.weights_dir is None:
+            return
+        self.weights_dir.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save(state, self.weights_dir / f"trial-{number}.pt")
+
+    def interrupt(self, study: optuna.Study) -> None:
+        """Mark the trial in progress failed with reason "interrupted"."""
+        trial, self.current = self.current, None
+        if trial is None:
+            return
+        frozen = study._storage.get_trial(trial._trial_id)
+        if frozen.state == TrialState.RUNNING:
+            self._fail(study, trial, "interrupted")
+
+    def grid_exhausted(self, study: optuna.Study) -> bool:
+        sampler = study.sampler
+        return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study)
+
+    def with_early_stop(self, on: bool) -> Evaluator:
+        return replace(self, early_stop=on)
+
+
+def _find_twin(study: optuna.Study, digest: str, number: int) -> FrozenTrial | None:
+    """An earlier trained trial (searched or baseline) of the same network, if any."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        status = t.user_attrs.get(R.STATUS)
+        if t.number != number and t.user_attrs.get(R.DIGEST) == digest and status in (
+                R.COMPLETE, R.STOPPED):
+            return t
+    return None
+
+
+def _rung_peers(study: optuna.Study, number: int) -> dict[int, list[tuple[float, float]]]:
+    """(accuracy, MACs) of every other trial at each rung it reached."""
+    peers: dict[int, list[tuple[float, float]]] = {}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if t.number == number or t.user_attrs.get(R.STATUS) not in (R.COMPLETE, R.STOPPED):
+            continue
+        for images, acc in t.user_attrs.get(R.RUNGS, []):
+            peers.setdefault(int(images), []).append((acc, t.user_attrs[R.MACS]))
+    return peers

@@ -1,0 +1,125 @@
+"""The front of a study: its members, their test accuracy (once, at the end), the baselines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_space import ArchSpec, build
+from search import records as R
+from search.pareto import dominators, hypervolume, pareto_mask
+from search.trainer import evaluate
+
+#: Hypervolume bounds: 10 thousand to `ref` MACs (log scale) by 0 to 1 accuracy.
+HV_MIN_MACS = 1e4
+HV_REF_MACS = 1e9
+TEST_ACC_ATTR = R.TEST_ACC
+
+
+@dataclass(frozen=True)
+class Point:
+    """A trained trial on the accuracy/cost plane."""
+
+    number: int
+    acc: float
+    macs: int
+    params: int
+    role: str
+    preset: str | None
+
+
+def points(study: optuna.Study, role: str | None = None) -> list[Point]:
+    """Every fully trained trial (not duplicates, not infeasible), optionally of one role."""
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        a = t.user_attrs
+        if a.get(R.STATUS) != R.COMPLETE or (role and a.get(R.ROLE) != role):
+            continue
+        out.append(Point(t.number, float(a[R.VAL_ACC]), int(a[R.MACS]), int(a[R.PARAMS]),
+                         a.get(R.ROLE, R.ROLE_SEARCH), a.get(R.PRESET)))
+    return out
+
+
+def front(pts: list[Point]) -> list[Point]:
+    """The non-dominated points in (accuracy up, MACs down), cheapest first."""
+    if not pts:
+        return []
+    mask = pareto_mask([[p.acc, p.macs] for p in pts], ["maximize", "minimize"])
+    return sorted((p for p, m in zip(pts, mask, strict=True) if m), key=lambda p: p.macs)
+
+
+def study_hypervolume(pts: list[Point], ref_macs: float = HV_REF_MACS) -> float:
+    return hypervolume([p.acc for p in pts], [p.macs for p in pts], ref_macs=ref_macs,
+                       min_macs=HV_MIN_MACS)
+
+
+def dominated_baselines(study: optuna.Study) -> list[tuple[Point, Point | None]]:
+    """Each baseline with the cheapest searched trial that dominates it (None if none does)."""
+    searched = points(study, R.ROLE_SEARCH)
+    plane = [[p.acc, p.macs] for p in searched]
+    rows = []
+    for b in points(study, R.ROLE_BASELINE):
+        idx = dominators([b.acc, b.macs], plane, ["maximize", "minimize"]) if plane else []
+        best = min((searched[i] for i in idx), key=lambda p: p.macs, default=None)
+        rows.append((b, best))
+    return rows
+
+
+def test_front(study: optuna.Study, data: Any, weights_dir: Path | None,
+               device: torch.device) -> dict[int, float]:
+    """Test accuracy of each searched front member, computed once and kept in the study."""
+    done = {int(k): v for k, v in study.user_attrs.get(TEST_ACC_ATTR, {}).items()}
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    for p in front(points(study, R.ROLE_SEARCH)):
+        path = weights_dir / f"trial-{p.number}.pt" if weights_dir else None
+        if p.number in done or path is None or not path.exists():
+            continue
+        done[p.number] = _test_one(trials[p.number], path, data, device)
+    study.set_user_attr(TEST_ACC_ATTR, {str(k): v for k, v in sorted(done.items())})
+    return done
+
+
+def _test_one(trial: FrozenTrial, path: Path, data: Any, device: torch.device) -> float:
+    model = build(ArchSpec.from_json(trial.user_attrs[R.SPEC]))
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return float(evaluate(model, data.test_x, data.test_y, device=device))
+
+
+def front_table(study: optuna.Study, tests: dict[int, float]) -> str:
+    """The front as a text table: trial, val acc, MFLOPs, params, test acc."""
+    lines = [f"{'trial':>6}  {'val acc':>8}  {'MFLOPs':>9}  {'params':>10}  {'test acc':>8}"]
+    for p in front(points(study, R.ROLE_SEARCH)):
+        test = f"{tests[p.number]:.4f}" if p.number in tests else "-"
+        lines.append(f"{p.number:>6}  {p.acc:>8.4f}  {p.macs / 1e6:>9.3f}  {p.params:>10,}"
+                     f"  {test:>8}")
+    return "\n".join(lines)
+
+
+def baseline_table(study: optuna.Study) -> str:
+    """Which baselines a searched trial dominates, and by which."""
+    lines = []
+    for b, best in dominated_baselines(study):
+        where = f"{b.preset} ({b.acc:.4f}, {b.macs / 1e6:.2f} MFLOPs)"
+        if best is None:
+            lines.append(f"  {where}: not dominated")
+        else:
+            lines.append(f"  {where}: dominated by trial {best.number} "
+                         f"({best.acc:.4f}, {best.macs / 1e6:.2f} MFLOPs)")
+    return "\n".join(lines) or "  (no baselines trained)"
+
+
+def progress_stats(study: optuna.Study) -> dict[str, float]:
+    """Front size, best validation accuracy and hypervolume of the searched trials so far."""
+    pts = points(study, R.ROLE_SEARCH)
+    best = max((p.acc for p in pts), default=float("nan"))
+    return {"front": len(front(pts)), "best": best, "hv": study_hypervolume(pts)}
+
+
+__all__ = ["Point", "baseline_table", "front", "front_table", "np", "points",
+           "progress_stats", "study_hypervolume", "test_front"]

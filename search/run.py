@@ -1,0 +1,228 @@
+"""`python -m search.run`: a resumable multi-objective architecture search.
+
+    python -m search.run --space squeeze --trials 200
+
+Re-running the same command resumes the study and tops it up to --trials searched
+architectures. Ctrl-C marks the running trial failed ("interrupted") and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import optuna
+import torch
+from tqdm import tqdm
+
+from nas_space import UnknownNameError, get_space, list_spaces
+from search.baselines import available_baselines, run_baseline, trained_baselines
+from search.budgets import BUDGETS, parse_budget
+from search.config import SAMPLERS, RunConfig, merge, read_study_file
+from search.data import DataError, list_datasets, load_dataset
+from search.objective import Evaluator
+from search.report import baseline_table, front_table, progress_stats, test_front
+from search.storage import ROOT, StorageError, open_storage, redact
+from search.study import StudyError, counted_trials, open_study, weights_dir
+from search.trainer import TrainBudget, pick_device
+
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
+STUDIES = ROOT / "studies"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error (and exit 2) instead of usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see python -m search.run --help)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="python -m search.run", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="FLOPs are multiply-adds (MACs), as in fvcore and the ShuffleNet paper.")
+    a = p.add_argument
+    a("--space", help=f"design space: {', '.join(list_spaces())} (default squeeze)")
+    a("--trials", type=int, help="target number of searched architectures in the study "
+      "(trained fully or stopped early; infeasible specs, duplicates and baselines do not "
+      "count); re-running tops the study up to this number (default 200)")
+    a("--dataset", help=f"{', '.join(list_datasets())} (default fashion-mnist)")
+    a("--data-root", help="directory holding the dataset files")
+    a("--download", action="store_true", default=None,
+      help="allow torchvision to download a dataset that is not found locally")
+    a("--budget", help="training images per trial: "
+      + ", ".join(f"{n} ({BUDGETS[n].images:,})" for n in BUDGETS.names())
+      + " or a number such as 20000 (default: default)")
+    a("--objectives", help="comma-separated: val_acc plus any of macs, params, size_bytes, "
+      "latency_ms (measured on this device); default val_acc,macs")
+    a("--max-mflops", type=float, help="constraint: MFLOPs (multiply-adds) per image")
+    a("--max-params", type=int, help="constraint: parameter count")
+    a("--sampler", choices=SAMPLERS, help="default tpe; grid needs a study file [grid] table")
+    a("--seed", type=int, help="seed of the sampler and of every trial's training (default 0)")
+    a("--storage", help="Optuna storage URL: sqlite:///FILE.db, postgresql://..., or "
+      "journal://FILE.log (default: sqlite file studies/studies.db)")
+    a("--study", help="study name (default <space>-<dataset>)")
+    a("--jobs", type=int, help="parallel worker processes on this machine (default 1; "
+      "journal:// storage is best for several)")
+    a("--device", help="auto (CUDA when present), cpu or cuda (default auto)")
+    a("--timeout", type=float, help="start no new trial once this many seconds have passed "
+      "since the command started")
+    a("--no-early-stop", dest="early_stop", action="store_false", default=None,
+      help="train every trial to the full budget")
+    a("--no-baselines", dest="baselines", action="store_false", default=None,
+      help="do not train the classic networks as reference points")
+    a("--study-file", help="a TOML file fixing any of these options, plus [fixed] "
+      "metaparameters, [ranges] and a [grid] (default: studies/<space>.toml if it exists; "
+      "'none' for no file)")
+    a("--worker", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def config_from_args(ns: argparse.Namespace) -> RunConfig:
+    flags = {k: v for k, v in vars(ns).items() if k not in ("study_file", "worker")}
+    if flags.get("objectives"):
+        flags["objectives"] = tuple(o.strip() for o in flags["objectives"].split(","))
+    path = ns.study_file
+    if path is None:
+        default = STUDIES / f"{ns.space or 'squeeze'}.toml"
+        path = str(default) if default.exists() else "none"
+    file_options = read_study_file(path) if path != "none" else {}
+    cfg = merge(file_options, flags)
+    parse_budget(cfg.budget)
+    get_space(cfg.space)  # unknown space: one line listing the valid ones
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ns = parser().parse_args(argv)
+    try:
+        cfg = config_from_args(ns)
+        return search(cfg, argv, worker=ns.worker)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPT
+    except (ValueError, UnknownNameError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataError, StorageError, StudyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def search(cfg: RunConfig, argv: list[str], *, worker: bool = False) -> int:
+    """Run (or resume) the study to cfg.trials searched trials."""
+    start = time.monotonic()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    fid = parse_budget(cfg.budget)
+    data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download)
+    space = get_space(cfg.space, in_channels=data.in_channels, input_size=data.input_size,
+                      num_classes=data.num_classes, ranges=cfg.ranges)
+    space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
+    storage = open_storage(cfg.storage)
+    study = open_study(cfg, storage, space, fid, command=_command(argv), worker=worker)
+    device = pick_device(cfg.device)
+    if cfg.jobs > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // cfg.jobs))
+    budget = TrainBudget.spread(fid.images, fid.rungs, factor=cfg.eta,
+                                val_images=min(fid.val_images, len(data.val_y)))
+    ev = Evaluator(space, data, budget, cfg.objectives, device, cfg.seed, cfg.max_mflops,
+                   cfg.max_params, cfg.early_stop, cfg.eta, dict(cfg.fixed),
+                   weights_dir(cfg, study))
+    helpers = _spawn_workers(cfg, argv) if cfg.jobs > 1 and not worker else []
+    try:
+        if cfg.baselines and not worker:
+            _baselines(study, ev, cfg)
+        code = _search_loop(study, ev, cfg, quiet=worker, start=start)
+    except KeyboardInterrupt:
+        ev.interrupt(study)
+        _stop(helpers)
+        print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
+        return EXIT_INTERRUPT
+    for h in helpers:
+        h.wait()
+    if not worker:
+        _final_report(study, ev, cfg, data)
+    return code
+
+
+def _baselines(study: optuna.Study, ev: Evaluator, cfg: RunConfig) -> None:
+    todo = [b for b in available_baselines() if b not in trained_baselines(study)]
+    limit = cfg.baseline_mflops or cfg.max_mflops or 10.0
+    for name in tqdm(todo, desc="baselines", unit="net", leave=False, disable=not todo):
+        run_baseline(study, ev, name, limit)
+
+
+def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
+                 start: float) -> int:
+    done = counted_trials(study)
+    bar = tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc=study.study_name,
+               unit="trial", disable=quiet or None, dynamic_ncols=True)
+    rejects = 0
+    while done < cfg.trials:
+        if cfg.timeout is not None and time.monotonic() - start > cfg.timeout:
+            bar.close()
+            print(f"time limit of {cfg.timeout:g} s reached after {done} searched trials")
+            return 0
+        if ev.grid_exhausted(study):
+            bar.close()
+            print(f"the grid is exhausted: {done} distinct specs searched")
+            return 0
+        outcome = ev.run(study)
+        rejects = 0 if outcome.counts else rejects + 1
+        if rejects >= cfg.max_rejects:
+            bar.close()
+            print(f"error: {rejects} samples in a row were infeasible, duplicates or failed; "
+                  f"this space has no more new feasible specs under the constraints "
+                  f"(loosen --max-mflops/--max-params or widen [ranges])", file=sys.stderr)
+            return EXIT_ERROR
+        done = counted_trials(study)
+        if outcome.counts:
+            stats = progress_stats(study)
+            bar.n = min(done, cfg.trials)
+            bar.set_postfix(front=stats["front"], best=f"{stats['best']:.4f}",
+                            hv=f"{stats['hv']:.4f}", refresh=False)
+            bar.refresh()
+    bar.close()
+    return 0
+
+
+def _final_report(study: optuna.Study, ev: Evaluator, cfg: RunConfig, data: Any) -> None:
+    tests = test_front(study, data, ev.weights_dir, ev.device)
+    stats = progress_stats(study)
+    print(f"\nstudy {study.study_name!r}: {counted_trials(study)} searched trials, "
+          f"best val acc {stats['best']:.4f}, hypervolume {stats['hv']:.4f}")
+    print("Pareto front (validation accuracy vs MFLOPs, multiply-adds; test accuracy "
+          "reported, never used to select):")
+    print(front_table(study, tests))
+    print("baselines:")
+    print(baseline_table(study))
+    url = shlex.quote(redact(cfg.storage))
+    print(f"\nopen the dashboard:\n  python -m dashboard --storage {url} "
+          f"--study {shlex.quote(study.study_name)}")
+
+
+def _command(argv: list[str]) -> str:
+    args = [a for a in argv if a != "--worker"]
+    return "python -m search.run " + " ".join(shlex.quote(redact(a)) for a in args)
+
+
+def _spawn_workers(cfg: RunConfig, argv: list[str]) -> list[subprocess.Popen[bytes]]:
+    cmd = [sys.executable, "-m", "search.run", *argv, "--worker"]
+    return [subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
+            for _ in range(cfg.jobs - 1)]
+
+
+def _stop(helpers: list[subprocess.Popen[bytes]]) -> None:
+    for h in helpers:
+        h.terminate()
+        h.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Train one network and report its accuracy and cost.
+
+    python -m search.train --preset squeezenet1_1 --width 0.25 --epochs 1
+    python -m search.train --config net.json --dataset digits --images 5000
+
+The network is a preset (built for the dataset's input shape) or an ArchSpec JSON
+file. Validation accuracy is printed at each evaluation point, and the test
+accuracy once at the end. Bad input exits with a one-line error and status 2; a
+training run whose loss turns NaN/inf exits with status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from nas_space import ArchSpec, build, cost, get_preset, list_presets
+from search.data import DataError, Dataset, list_datasets, load_dataset
+from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
+
+EXIT_USAGE, EXIT_NONFINITE = 2, 3
+
+
+class UsageError(Exception):
+    """A user mistake on the command line; printed as one line, exit status 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(
+        prog="python -m search.train",
+        description="Short-train one network on a real dataset; print validation and test "
+                    "accuracy, MFLOPs (multiply-adds) and params.",
+        epilog="Datasets: " + ", ".join(list_datasets()) + ". Fashion-MNIST comes from the apt "
+               "package dataset-fashion-mnist, --data-root, or --download. See docs/training.md.",
+    )
+    net = p.add_mutually_exclusive_group(required=True)
+    net.add_argument("--preset", metavar="NAME", help="a preset network: " + ", ".join(list_presets()))
+    net.add_argument("--config", metavar="FILE", type=Path, help="an ArchSpec JSON file")
+    p.add_argument("--dataset", default="fashion-mnist", help="dataset name (default: fashion-mnist)")
+    p.add_argument("--data-root", metavar="DIR", help="directory holding the dataset's files")
+    p.add_argument("--download", action="store_true", help="allow torchvision to download the data")
+    p.add_argument("--image-size", type=int, metavar="PX", help="resize images to PX x PX")
+    p.add_argument("--width", type=float, default=1.0, help="preset width multiplier (default 1.0)")
+    p.add_argument("--bn", action="store_true", help="turn BatchNorm on in the network")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=float, default=1.0, help="passes over the training split")
+    budget.add_argument("--images", type=int, help="training images to see (instead of --epochs)")
+    p.add_argument("--evals", type=int, default=4, help="validation points, evenly spaced (default 4)")
+    p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size)
+    p.add_argument("--lr", type=float, default=TrainBudget.lr, help="peak learning rate")
+    p.add_argument("--seed", type=int, default=0, help="init and shuffle seed (default 0)")
+    p.add_argument("--split-seed", type=int, default=0, help="train/validation split seed")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def load_spec(args: argparse.Namespace, data: Dataset) -> tuple[str, ArchSpec]:
+    """The network to train, checked against the dataset's input shape."""
+    if args.preset:
+        spec = get_preset(args.preset, in_channels=data.in_channels, input_size=data.input_size,
+                          num_classes=data.num_classes, width=args.width)
+        name = f"{args.preset} (width {args.width:g})"
+    else:
+        try:
+            text = args.config.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"config: cannot read {args.config} ({e})") from None
+        spec = ArchSpec.from_json(text)
+        name = str(args.config)
+        want = (data.in_channels, data.input_size, data.num_classes)
+        have = (spec.in_channels, spec.input_size, spec.num_classes)
+        if have != want:
+            raise UsageError(
+                f"config: the spec is for {have[0]}x{have[1]}x{have[1]} inputs and {have[2]} classes, "
+                f"but {data.name} has {want[0]}x{want[1]}x{want[1]} and {want[2]} classes")
+    return name, dataclasses.replace(spec, bn=True) if args.bn else spec
+
+
+def make_budget(args: argparse.Namespace, data: Dataset) -> TrainBudget:
+    """The budget in images with `--evals` evenly spaced validation points."""
+    images = args.images if args.images is not None else round(args.epochs * len(data.train_y))
+    if images < 1:
+        raise UsageError(f"budget: --epochs/--images give {images} training images; need >= 1")
+    if args.evals < 1:
+        raise UsageError(f"--evals: must be >= 1, got {args.evals}")
+    rungs = sorted({max(1, round(images * (k + 1) / args.evals)) for k in range(args.evals)})
+    return TrainBudget(images, tuple(rungs), batch_size=args.batch_size, lr=args.lr)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load, build, train, evaluate and print."""
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads: must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
+                        download=args.download, image_size=args.image_size)
+    name, spec = load_spec(args, data)
+    budget = make_budget(args, data)
+    c = cost(spec)
+    print(f"{name} on {data!r}")
+    print(f"  {c.macs / 1e6:.2f} MFLOPs (multiply-adds), {c.params:,} params, device {device}")
+    with seeded(args.seed):
+        model = build(spec)
+
+    def report(seen: int, acc: float) -> bool:
+        tqdm.write(f"  {seen:>9,} images  val_acc {acc:.4f}")
+        return True
+
+    result = train(model, data, budget, seed=args.seed, device=device, on_rung=report,
+                   progress=not args.quiet)
+    test = evaluate(model, data.test_x, data.test_y, device=device)
+    print(f"val_acc {result.val_acc:.4f}  test_acc {test:.4f}  "
+          f"mflops {c.macs / 1e6:.2f}  params {c.params}  "
+          f"train {result.train_seconds:.1f} s  {result.images_per_s:,.0f} img/s on {result.device}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        run(args)
+    except NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_NONFINITE
+    except (UsageError, DataError, ValueError) as e:  # ValueError: bad specs, names, budgets
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

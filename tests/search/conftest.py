@@ -1,0 +1,33 @@
+"""Shared fixtures of the search tests: a private dataset cache and the loaded datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from search.data import DEBIAN_FASHION, Dataset, load_dataset
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point $XDG_CACHE_HOME at a fresh folder so tests never touch the user's cache."""
+    home = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="session")
+def fashion(cache_home: Path) -> Dataset:
+    """Fashion-MNIST from Debian's package, with the default 50k/10k split (seed 0)."""
+    if not DEBIAN_FASHION.is_dir():
+        pytest.skip("needs the apt package dataset-fashion-mnist")
+    return load_dataset("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def digits(cache_home: Path) -> Dataset:
+    """scikit-learn's 8x8 digits: 1200 train / 300 val / 297 test."""
+    return load_dataset("digits")

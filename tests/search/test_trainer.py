@@ -1,0 +1,209 @@
+"""search.trainer: budgets, determinism, early stop, NaN detection, evaluation and quality."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from nas_space import build, get_preset
+from search.data import Dataset
+from search.trainer import (
+    NonFiniteLossError,
+    TrainBudget,
+    augment,
+    evaluate,
+    normalize,
+    pick_device,
+    seeded,
+    train,
+)
+
+
+def fire_net(data: Dataset, width: float = 0.25, bn: bool = False, seed: int = 0) -> nn.Module:
+    spec = get_preset("squeezenet1_1", in_channels=data.in_channels, input_size=data.input_size,
+                      num_classes=data.num_classes, width=width)
+    with seeded(seed):
+        return build(dataclasses.replace(spec, bn=bn))
+
+
+class Recorder(nn.Module):
+    """A small real convnet that also records a checksum and the layout of every input batch."""
+
+    def __init__(self, channels: int, classes: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+        self.seen: list[float] = []
+        self.channels_last: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.seen.append(float((x * torch.arange(x.shape[0]).view(-1, 1, 1, 1)).sum()))
+            self.channels_last.append(x.is_contiguous(memory_format=torch.channels_last))
+        return self.net(x)
+
+
+def params(model: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+# -- the budget -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("images", 0, "images: must be an integer >= 1"),
+    ("images", 2.5, "images: must be an integer >= 1"),
+    ("rungs", (500, 300, 1000), "rungs: must increase and end at images=1000"),
+    ("rungs", (500, 900), "rungs: must increase and end at images=1000"),
+    ("batch_size", 0, "batch_size: must be an integer >= 1"),
+    ("lr", 0.0, "lr: must be in"),
+    ("lr", float("nan"), "lr: must be a finite number"),
+    ("momentum", 1.0, "momentum: must be in"),
+    ("warmup", -0.1, "warmup: must be a finite number >= 0"),
+    ("optimizer", "lbfgs", "optimizer: must be one of sgd, adamw"),
+])
+def test_bad_budgets_are_value_errors(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainBudget(**{"images": 1000, field: value})  # type: ignore[arg-type]
+
+
+def test_spread_rungs_and_schedule() -> None:
+    b = TrainBudget.spread(20_000, 3)
+    assert b.rungs == (5000, 10_000, 20_000) and TrainBudget(700).rungs == (700,)
+    assert b.lr_at(0) == pytest.approx(0.1 * b.lr)
+    assert b.lr_at(round(b.warmup * 20_000)) == pytest.approx(b.lr)
+    assert b.lr_at(20_000) == 0.0
+    assert b.lr_at(12_000) < b.lr_at(8000)
+
+
+# -- determinism, shuffling, early stop -------------------------------------------------
+
+
+def test_same_seed_gives_identical_results_on_cpu(digits: Dataset) -> None:
+    budget = TrainBudget.spread(1200, 2, batch_size=64)
+    models = [fire_net(digits) for _ in range(2)]
+    results = [train(m, digits, budget, seed=5, device="cpu") for m in models]
+    assert results[0].rungs == results[1].rungs
+    assert [n for n, _ in results[0].rungs] == [600, 1200]
+    assert torch.equal(params(models[0]), params(models[1]))
+
+
+def test_a_different_seed_gives_a_different_shuffle(digits: Dataset) -> None:
+    budget = TrainBudget(640, batch_size=64)
+    seen = []
+    for seed in (1, 1, 2):
+        with seeded(0):
+            model = Recorder(1, 10)
+        train(model, digits, budget, seed=seed, device="cpu")
+        assert len(model.seen) == 10 and all(model.channels_last)
+        seen.append(model.seen)
+    assert seen[0] == seen[1]
+    assert seen[0][0] != seen[2][0]
+
+
+def test_training_leaves_the_global_rng_alone(digits: Dataset) -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train(fire_net(digits), digits, TrainBudget(256), seed=0, device="cpu")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_on_rung_false_stops_early(digits: Dataset) -> None:
+    calls: list[tuple[int, float]] = []
+
+    def stop(seen: int, acc: float) -> bool:
+        calls.append((seen, acc))
+        return False
+
+    result = train(fire_net(digits), digits, TrainBudget.spread(2000, 3), seed=0, device="cpu",
+                   on_rung=stop)
+    assert result.stopped and calls == result.rungs and [n for n, _ in calls] == [500]
+
+
+def test_the_engine_learns_digits(digits: Dataset) -> None:
+    model = fire_net(digits, width=0.5)
+    result = train(model, digits, TrainBudget.spread(6000, 3), seed=0, device="cpu")
+    assert result.val_acc >= 0.85, result.rungs
+    assert result.rungs[-1][1] > result.rungs[0][1]
+    assert result.images_per_s > 0 and result.train_seconds > result.eval_seconds > 0
+    assert result.device == "cpu" and not result.stopped
+    assert evaluate(model, digits.test_x, digits.test_y, device="cpu") >= 0.8
+
+
+def test_an_absurd_learning_rate_raises_non_finite_loss(digits: Dataset) -> None:
+    budget = TrainBudget(4000, lr=1e6, grad_clip=0.0)
+    with pytest.raises(NonFiniteLossError) as e:
+        train(fire_net(digits), digits, budget, seed=0, device="cpu")
+    assert 0 < e.value.images_seen <= 4000
+    assert "\n" not in str(e.value) and "non-finite loss" in str(e.value)
+
+
+# -- augmentation, normalization, evaluation, devices --------------------------------
+
+
+def test_augment_shifts_and_flips_whole_images() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (64, 3, 16, 16), dtype=torch.uint8)
+    out = augment(x, gen)
+    assert out.shape == x.shape and out.dtype == torch.uint8
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert not torch.equal(out, x)
+    centre = out[:, :, 6:10, 6:10]  # every output is a shifted (and maybe flipped) input
+    for i in range(8):
+        windows = [c.unfold(1, 4, 1).unfold(2, 4, 1) for c in (x[i], x[i].flip(2))]
+        assert any((w == centre[i, :, None, None]).all(0).all(-1).all(-1).any() for w in windows)
+    assert torch.equal(out, augment(x, torch.Generator().manual_seed(0)))
+
+
+def test_natural_images_are_augmented(digits: Dataset) -> None:
+    natural = dataclasses.replace(digits, natural=True)
+    checks = []
+    for data in (digits, natural, digits):
+        with seeded(0):
+            model = Recorder(1, 10)
+        train(model, data, TrainBudget(128, batch_size=64), seed=0, device="cpu")
+        checks.append(model.seen)
+    assert checks[0] == checks[2] and checks[0] != checks[1]
+
+
+def test_normalize_maps_pixels_to_minus_one_one() -> None:
+    x = torch.tensor([0, 255, 51], dtype=torch.uint8).view(1, 3, 1, 1)
+    assert normalize(x).flatten().tolist() == pytest.approx([-1.0, 1.0, -0.6])
+
+
+def test_evaluate_counts_correct_predictions(digits: Dataset) -> None:
+    class Always(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.eye(10)[3].expand(x.shape[0], 10)
+
+    expected = float((digits.test_y == 3).float().mean())
+    acc = evaluate(Always(), digits.test_x, digits.test_y, device="cpu", batch_size=50)
+    assert acc == pytest.approx(expected)
+
+
+def test_pick_device() -> None:
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device: must be auto, cpu or cuda"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            pick_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trains_on_cuda(digits: Dataset) -> None:
+    result = train(fire_net(digits, width=0.5), digits, TrainBudget(6000), seed=0, device="cuda")
+    assert result.device.startswith("cuda") and result.val_acc >= 0.8
+
+
+@pytest.mark.slow
+def test_one_epoch_of_fashion_mnist_reaches_85_percent(fashion: Dataset) -> None:
+    model = fire_net(fashion, width=0.25)
+    result = train(model, fashion, TrainBudget.spread(len(fashion.train_y), 4), seed=0)
+    print(f"squeezenet1_1 x0.25, 1 epoch: {result.rungs}, {result.train_seconds:.0f} s")
+    assert result.val_acc >= 0.85, result.rungs
