@@ -1,13 +1,13 @@
 """The default search, end to end: wall time, front quality, and early stopping's worth.
 
     python -m bench.search_e2e                 # the default command, 200 trials
-    python -m bench.search_e2e --trials 60 --compare
+    python -m bench.search_e2e --compare 60    # early stopping on/off at equal wall-clock
 
 Runs `python -m search.run --space squeeze --trials N` (the default study file) into a
 fresh database under bench/out/, then reads the study: wall time, best validation
 accuracy, whether a searched trial dominates each SqueezeNet baseline, hypervolume.
-With --compare it then runs the same command with --no-early-stop for the same wall
-time (--timeout) and compares the hypervolumes reached.
+With --compare N it instead runs N trials with early stopping, then the same command
+with --no-early-stop for the same wall time (--timeout), and compares the hypervolumes.
 """
 
 from __future__ import annotations
@@ -65,11 +65,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=200)
-    p.add_argument("--compare", action="store_true",
-                   help="also run --no-early-stop for the same wall time")
+    p.add_argument("--compare", type=int, metavar="N",
+                   help="compare early stopping on/off at equal wall-clock, N trials")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    wall, study = run_search("e2e-early-stop", args.trials)
+    if args.compare:
+        compare(args.compare)
+        return
+    wall, study = run_search("e2e", args.trials)
     s = summary(study, wall)
     lines = [
         f"Measured on {machine()}.", "",
@@ -82,20 +85,28 @@ def main() -> None:
         f"{s['hv']:.4f} | {s['squeeze_dominated']} |", "",
         f"Baselines: {s['baselines']}.",
     ]
-    if args.compare:
-        wall2, study2 = run_search("e2e-no-early-stop", args.trials, "--no-early-stop",
-                                   "--timeout", f"{wall:.0f}")
-        s2 = summary(study2, wall2)
-        lines += [
-            "", "Equal wall-clock comparison (the second run stops starting trials at the "
-            "first run's wall time):", "",
-            "| early stopping | wall time | searched trials | best val acc | hypervolume |",
-            "|---|---|---|---|---|",
-            f"| on | {s['wall_min']:.1f} min | {s['trials']} | {s['best']:.4f} | {s['hv']:.4f} |",
-            f"| off | {s2['wall_min']:.1f} min | {s2['trials']} | {s2['best']:.4f} | "
-            f"{s2['hv']:.4f} |",
-        ]
-    path = write_section("search_e2e", "## Search end to end\n\n" + "\n".join(lines))
+    report("search_e2e", "## Search end to end", lines)
+
+
+def compare(trials: int) -> None:
+    """Early stopping on for `trials` trials, then off for the same wall time."""
+    wall, study = run_search("e2e-early-stop", trials, "--no-baselines")
+    wall2, study2 = run_search("e2e-no-early-stop", trials * 10, "--no-baselines",
+                               "--no-early-stop", "--timeout", f"{wall:.0f}")
+    rows = [("on", summary(study, wall)), ("off", summary(study2, wall2))]
+    lines = [
+        f"Measured on {machine()}. The squeeze study file, no baselines; the second run "
+        f"stops starting trials at the first run's wall time.", "",
+        "| early stopping | wall time | searched trials | stopped early | best val acc | "
+        "hypervolume |", "|---|---|---|---|---|---|",
+        *(f"| {k} | {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | "
+          f"{s['best']:.4f} | {s['hv']:.4f} |" for k, s in rows),
+    ]
+    report("search_e2e_compare", "## Early stopping at equal wall-clock", lines)
+
+
+def report(name: str, title: str, lines: list[str]) -> None:
+    path = write_section(name, title + "\n\n" + "\n".join(lines))
     print("\n".join(lines))
     print(f"written to {path}")
 

@@ -17,22 +17,16 @@ PRESETS = (
 WIDTHS = (1.0, 0.5, 0.25, 0.125, 0.0625)
 
 
-def baseline_spec(name: str, shape: tuple[int, int, int], max_mflops: float) -> ArchSpec:
-    """The preset at the widest width in WIDTHS whose cost fits max_mflops (else the narrowest)."""
+def baseline_spec(name: str, shape: tuple[int, int, int],
+                  max_mflops: float) -> tuple[ArchSpec, float]:
+    """The preset at the widest width in WIDTHS whose cost fits max_mflops (else the
+    narrowest), and that width."""
     c, size, classes = shape
-    spec = None
     for width in WIDTHS:
         spec = get_preset(name, in_channels=c, input_size=size, num_classes=classes, width=width)
         if cost(spec).macs / 1e6 <= max_mflops:
-            return spec
-    assert spec is not None
-    return spec
-
-
-def _width_of(spec: ArchSpec, name: str, shape: tuple[int, int, int]) -> float:
-    c, size, classes = shape
-    return next(w for w in WIDTHS if get_preset(name, in_channels=c, input_size=size,
-                                                  num_classes=classes, width=w) == spec)
+            break
+    return spec, width
 
 
 def trained_baselines(study: optuna.Study) -> set[str]:
@@ -45,12 +39,12 @@ def trained_baselines(study: optuna.Study) -> set[str]:
 def run_baseline(study: optuna.Study, ev: Evaluator, name: str, max_mflops: float) -> str:
     """Train one baseline to the full budget (no early stopping) and record it."""
     shape = (ev.space.in_channels, ev.space.input_size, ev.space.num_classes)
-    spec = baseline_spec(name, shape, max_mflops)
+    spec, width = baseline_spec(name, shape, max_mflops)
     trial = ev.current = study.ask()
     c = cost(spec)
     ev._describe(trial, spec, c, R.ROLE_BASELINE)
     trial.set_user_attr(R.PRESET, name)
-    trial.set_user_attr(R.PRESET_WIDTH, _width_of(spec, name, shape))
+    trial.set_user_attr(R.PRESET_WIDTH, width)
     trial.set_user_attr(R.SEED, ev.seed)
     outcome = ev.with_early_stop(False).train_spec(study, trial, spec, c, ev.seed)
     return outcome.status

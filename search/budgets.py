@@ -9,12 +9,18 @@ from nas_space.registry import Registry
 
 @dataclass(frozen=True)
 class Fidelity:
-    """How long a trial trains, how often it is measured, and on how many validation images."""
+    """How long a trial trains, how often it is measured, and on how many validation images.
+
+    Rungs sit at images / 2^k (k = rungs-1 .. 0). Spacing them by 2 rather than by eta
+    keeps the first rung past the learning-rate warm-up, where accuracy starts to rank
+    models; at images / 9 it is mostly noise (measured: a trial at 0.10 there ended at
+    0.83, the study's best)."""
 
     images: int
     rungs: int = 3
     val_images: int = 5000
     about: str = ""
+    spacing: float = 2.0
 
 
 BUDGETS: Registry[Fidelity] = Registry("budget")

@@ -17,12 +17,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import struct
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -36,7 +36,7 @@ IDX_FILES = (
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
 )
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 TENSORS = ("train_x", "train_y", "test_x", "test_y")
 
 
@@ -65,16 +65,6 @@ class Dataset:
                 f"{len(self.test_y)} test, {self.in_channels}x{self.input_size}x{self.input_size}, "
                 f"{self.num_classes} classes)")
 
-    @cached_property
-    def stats(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-channel mean and std of the training split, in [0, 1] units, shaped (C,)."""
-        x = self.train_x.transpose(0, 1).reshape(self.in_channels, -1)
-        hist = torch.stack([torch.bincount(c, minlength=256) for c in x]).double()
-        v = torch.arange(256, dtype=torch.float64) / 255
-        n = hist.sum(1)
-        mean, sq = (hist * v).sum(1) / n, (hist * v.square()).sum(1) / n
-        return mean.float(), (sq - mean.square()).clamp_min(1e-12).sqrt().float()
-
 
 @dataclass(frozen=True)
 class Source:
@@ -85,12 +75,16 @@ class Source:
     image_size: int | None
 
 
+Tensors = dict[str, torch.Tensor]
+Loader = Callable[[Source], Tensors]
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """A registered dataset: its loader, whether it holds natural images, its default val size."""
 
     name: str
-    load: Callable[[Source], dict[str, torch.Tensor]]
+    load: Loader
     natural: bool
     val_size: int | float
 
@@ -100,9 +94,9 @@ DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 def register_dataset(
     name: str, *, natural: bool, val_size: int | float,
-) -> Callable[[Callable[[Source], dict[str, torch.Tensor]]], Callable[[Source], dict[str, torch.Tensor]]]:
+) -> Callable[[Loader], Loader]:
     """Register a loader; val_size is a count or a share of the training set."""
-    def add(fn: Callable[[Source], dict[str, torch.Tensor]]) -> Callable[[Source], dict[str, torch.Tensor]]:
+    def add(fn: Loader) -> Loader:
         DATASETS.register(name)(DatasetInfo(name, fn, natural, val_size))
         return fn
 
@@ -133,14 +127,15 @@ def _cache_key(name: str, files: Sequence[Path], extra: str) -> str:
 
 
 def cached(
-    name: str, files: Sequence[Path], decode: Callable[[], dict[str, torch.Tensor]], extra: str = "",
-) -> dict[str, torch.Tensor]:
+    name: str, files: Sequence[Path], decode: Callable[[], Tensors], extra: str = "",
+) -> Tensors:
     """Decoded tensors from the cache, or decode() them and store them (best effort)."""
     path = cache_dir() / f"{name}-{_cache_key(name, files, extra)}.pt"
     if path.exists():
         try:
             data = torch.load(path, weights_only=True)
-            if isinstance(data, dict) and all(isinstance(data.get(k), torch.Tensor) for k in TENSORS):
+            if isinstance(data, dict) and all(isinstance(data.get(k), torch.Tensor)
+                                              for k in TENSORS):
                 return data
         except Exception:  # a damaged cache entry is decoded again
             pass
@@ -173,31 +168,22 @@ def read_idx(path: Path) -> torch.Tensor:
     if ndim == 0 or len(raw) < start:
         raise ValueError("truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:start])
-    size = 1
-    for d in shape:
-        size *= d
-    if len(raw) != start + size:
+    if len(raw) != start + math.prod(shape):
         raise ValueError(f"size {len(raw) - start} bytes does not match the header's shape {shape}")
     return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).view(shape)
 
 
-def _idx_file(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
 def _idx_files(folders: Sequence[Path]) -> list[Path] | None:
-    """The four IDX files from the first folder that holds all of them."""
+    """The four IDX files (plain or gzipped) from the first folder that holds all of them."""
     for folder in folders:
-        files = [_idx_file(folder, stem) for stem in IDX_FILES]
-        if all(files):
-            return files  # type: ignore[return-value]
+        found = [next((f for f in (folder / s, folder / f"{s}.gz") if f.is_file()), None)
+                 for s in IDX_FILES]
+        if all(found):
+            return found  # type: ignore[return-value]
     return None
 
 
-def _decode_idx(name: str, files: Sequence[Path], how: str) -> dict[str, torch.Tensor]:
+def _decode_idx(name: str, files: Sequence[Path], how: str) -> Tensors:
     out = {}
     for key, f in zip(TENSORS, (files[0], files[1], files[2], files[3]), strict=True):
         try:
@@ -215,7 +201,7 @@ def _decode_idx(name: str, files: Sequence[Path], how: str) -> dict[str, torch.T
     return out
 
 
-def _load_idx(name: str, src: Source, tv_name: str, defaults: Sequence[Path], how: str) -> dict[str, torch.Tensor]:
+def _load_idx(name: str, src: Source, tv_name: str, defaults: Sequence[Path], how: str) -> Tensors:
     """Find the IDX files (user root, default folders, then torchvision's download) and decode."""
     downloads = src.root or cache_dir() / "data"
     roots = [src.root] if src.root else [*defaults, downloads]
@@ -247,13 +233,13 @@ FASHION_HOW = ("install the apt package dataset-fashion-mnist, pass --data-root 
 
 
 @register_dataset("fashion-mnist", natural=False, val_size=10_000)
-def fashion_mnist(src: Source) -> dict[str, torch.Tensor]:
+def fashion_mnist(src: Source) -> Tensors:
     """Fashion-MNIST: Debian's IDX files, a user directory, or torchvision's download."""
     return _load_idx("fashion-mnist", src, "FashionMNIST", [DEBIAN_FASHION], FASHION_HOW)
 
 
 @register_dataset("mnist", natural=False, val_size=10_000)
-def mnist(src: Source) -> dict[str, torch.Tensor]:
+def mnist(src: Source) -> Tensors:
     """MNIST: IDX files in a user directory (torchvision's layout too), or the download."""
     how = "pass --data-root DIR holding the MNIST IDX files, or allow the download (--download)"
     return _load_idx("mnist", src, "MNIST", [], how)
@@ -263,7 +249,7 @@ def mnist(src: Source) -> dict[str, torch.Tensor]:
 
 
 @register_dataset("cifar10", natural=True, val_size=5_000)
-def cifar10(src: Source) -> dict[str, torch.Tensor]:
+def cifar10(src: Source) -> Tensors:
     """CIFAR-10 in torchvision's format (cifar-10-batches-py) under a user directory."""
     import torchvision.datasets as tvd
 
@@ -271,11 +257,12 @@ def cifar10(src: Source) -> dict[str, torch.Tensor]:
     root = src.root or cache_dir() / "data"
     folder = root / tvd.CIFAR10.base_folder
 
-    def decode() -> dict[str, torch.Tensor]:
+    def decode() -> Tensors:
         try:
             parts = [tvd.CIFAR10(str(root), train=t, download=src.download) for t in (True, False)]
         except Exception as e:  # missing, corrupted (checksums) or a failed download
-            raise DataError(f"cifar10: cannot load from {root} ({str(e).splitlines()[0]}); {how}") from None
+            why = str(e).splitlines()[0]
+            raise DataError(f"cifar10: cannot load from {root} ({why}); {how}") from None
         out = {}
         for split, d in zip(("train", "test"), parts, strict=True):
             out[f"{split}_x"] = torch.from_numpy(d.data).permute(0, 3, 1, 2).contiguous()
@@ -289,20 +276,17 @@ def cifar10(src: Source) -> dict[str, torch.Tensor]:
 
 def _decode_image(path: str, size: int) -> torch.Tensor:
     """One image file as RGB uint8 (3, size, size): shorter side resized, then centre-cropped."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     with Image.open(path) as im:
-        im = im.convert("RGB")
-        w, h = im.size
-        scale = size / min(w, h)
-        im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
-        w, h = im.size
-        left, top = (w - size) // 2, (h - size) // 2
-        im = im.crop((left, top, left + size, top + size))
-        return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(size, size, 3).permute(2, 0, 1)
+        im = ImageOps.fit(im.convert("RGB"), (size, size), Image.BILINEAR)
+        pixels = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
+        return pixels.view(size, size, 3).permute(2, 0, 1)
 
 
-def _read_folder(folder: Path, size: int, classes: list[str] | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def _read_folder(
+    folder: Path, size: int, classes: list[str] | None,
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
     if classes is None:
@@ -318,7 +302,7 @@ def _read_folder(folder: Path, size: int, classes: list[str] | None) -> tuple[to
     return torch.stack(images), labels, classes
 
 
-def _decode_folder(root: Path, size: int) -> dict[str, torch.Tensor]:
+def _decode_folder(root: Path, size: int) -> Tensors:
     """train/ and test/ (or val/) sub-folders when present, else a fixed 1/6 test hold-out."""
     test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
     try:
@@ -327,8 +311,7 @@ def _decode_folder(root: Path, size: int) -> dict[str, torch.Tensor]:
             test_x, test_y, _ = _read_folder(test_dir, size, classes)
         else:
             x, y, _ = _read_folder(root, size, None)
-            perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-            test, train = perm[: len(y) // 6].sort().values, perm[len(y) // 6 :].sort().values
+            train, test = split_indices(len(y), len(y) // 6, seed=0)
             train_x, train_y, test_x, test_y = x[train], y[train], x[test], y[test]
     except (FileNotFoundError, RuntimeError) as e:  # no class folders, or no images in one
         raise DataError(f"imagefolder: {e}") from None
@@ -339,7 +322,7 @@ def _decode_folder(root: Path, size: int) -> dict[str, torch.Tensor]:
 
 
 @register_dataset("imagefolder", natural=True, val_size=1 / 6)
-def imagefolder(src: Source) -> dict[str, torch.Tensor]:
+def imagefolder(src: Source) -> Tensors:
     """Any directory of class sub-folders of images, resized to image_size (default 32)."""
     how = "pass --data-root DIR with one sub-folder of images per class"
     if src.root is None:
@@ -354,18 +337,17 @@ def imagefolder(src: Source) -> dict[str, torch.Tensor]:
 
 
 @register_dataset("digits", natural=False, val_size=300)
-def digits(src: Source) -> dict[str, torch.Tensor]:
+def digits(src: Source) -> Tensors:
     """scikit-learn's bundled 8x8 digits (1797 images): 1500 train, 297 test, for fast tests."""
     import sklearn.datasets
 
     csv = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
 
-    def decode() -> dict[str, torch.Tensor]:
+    def decode() -> Tensors:
         d = sklearn.datasets.load_digits()
         x = torch.from_numpy(d.images * (255 / 16)).round().to(torch.uint8).unsqueeze(1)
         y = torch.from_numpy(d.target).long()
-        perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-        train, test = perm[:1500].sort().values, perm[1500:].sort().values
+        train, test = split_indices(len(y), len(y) - 1500, seed=0)
         return {"train_x": x[train], "train_y": y[train], "test_x": x[test], "test_y": y[test]}
 
     return cached("digits", [csv], decode)
@@ -386,7 +368,8 @@ def resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
 
 def _val_count(info: DatasetInfo, n_train: int, val_size: int | None) -> int:
     if val_size is None:
-        val_size = info.val_size if isinstance(info.val_size, int) else round(info.val_size * n_train)
+        share = info.val_size
+        val_size = share if isinstance(share, int) else round(share * n_train)
     if isinstance(val_size, bool) or not isinstance(val_size, int) or not 0 < val_size < n_train:
         raise ValueError(f"val_size: must be an integer in 1..{n_train - 1} for {info.name}, "
                          f"got {val_size!r}")

@@ -129,10 +129,13 @@ def search(cfg: RunConfig, argv: list[str], *, worker: bool = False) -> int:
     device = pick_device(cfg.device)
     if cfg.jobs > 1:
         torch.set_num_threads(max(1, torch.get_num_threads() // cfg.jobs))
-    budget = TrainBudget.spread(fid.images, fid.rungs, factor=cfg.eta,
+    budget = TrainBudget.spread(fid.images, fid.rungs, factor=fid.spacing,
                                 val_images=min(fid.val_images, len(data.val_y)))
+    fixed = dict(cfg.fixed)
+    if cfg.sampler == "grid":  # a grid searches its axes only; the rest keep their defaults
+        fixed = {**{k: v for k, v in space.defaults.items() if k not in cfg.grid}, **fixed}
     ev = Evaluator(space, data, budget, cfg.objectives, device, cfg.seed, cfg.max_mflops,
-                   cfg.max_params, cfg.early_stop, cfg.eta, dict(cfg.fixed),
+                   cfg.max_params, cfg.early_stop, cfg.eta, fixed,
                    weights_dir(cfg, study))
     helpers = _spawn_workers(cfg, argv) if cfg.jobs > 1 and not worker else []
     try:

@@ -51,7 +51,7 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
         if not create and not path.exists():
             raise StorageError(f"no study database at {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        _check_sqlite(path)
+        _check_sqlite(path, need_study_tables=not create)
     try:
         return optuna.storages.RDBStorage(url, heartbeat_interval=None)
     except Exception as e:  # SQLAlchemy raises many types; the user needs one line
@@ -59,14 +59,19 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
         raise StorageError(f"cannot open storage {redact(url)}: {redact(reason)}") from None
 
 
-def _check_sqlite(path: Path) -> None:
+def _check_sqlite(path: Path, need_study_tables: bool) -> None:
+    """Refuse a file that is not SQLite or fails its integrity check; when only reading,
+    also one without Optuna's tables (opening would otherwise create them in it)."""
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
             con.execute("PRAGMA schema_version").fetchone()
             ok = con.execute("PRAGMA quick_check").fetchone()
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as e:
         raise StorageError(f"{path} is not a readable study database ({e})") from None
     if not ok or ok[0] != "ok":
         raise StorageError(f"{path} is corrupted (sqlite quick_check: {ok[0] if ok else '?'})")
+    if need_study_tables and "studies" not in tables:
+        raise StorageError(f"{path} is an SQLite file but not a study database")

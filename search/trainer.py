@@ -31,7 +31,8 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,10 @@ from tqdm import tqdm
 
 from search.data import Dataset
 
-OPTIMIZERS = ("sgd", "adamw")
+#: The recipe's optimizers and their peak learning rates (for batch 64).
+DEFAULT_LR = {"sgd": 0.2, "adamw": 0.003}
+OPTIMIZERS = ("auto", *DEFAULT_LR)
+NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 #: Steps between two NaN/inf checks of the loss (one device sync per check).
 CHECK_EVERY = 8
 
@@ -56,49 +60,54 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainBudget:
-    """How much to train (images seen), where to measure validation accuracy, and the recipe."""
+    """How much to train (images seen), where to measure validation accuracy, and the recipe.
+
+    optimizer "auto" picks SGD for networks with normalization layers and AdamW for
+    networks without; lr None picks the optimizer's default peak rate (DEFAULT_LR).
+    val_images limits the rung evaluations to the first images of the validation split.
+    """
 
     images: int
     rungs: tuple[int, ...] = ()
-    batch_size: int = 128
-    lr: float = 0.2
+    batch_size: int = 64
+    optimizer: str = "auto"
+    lr: float | None = None
     momentum: float = 0.9
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     warmup: float = 0.15
     grad_clip: float = 2.0
     augment: bool | None = None
     val_images: int | None = None
     eval_batch: int = 1024
-    optimizer: str = "sgd"
 
     def __post_init__(self) -> None:
-        _check_int("images", self.images, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("eval_batch", self.eval_batch, 1)
-        if self.val_images is not None:
-            _check_int("val_images", self.val_images, 1)
-        if not self.rungs:
-            object.__setattr__(self, "rungs", (self.images,))
-        rungs = tuple(self.rungs)
-        object.__setattr__(self, "rungs", rungs)
-        for r in rungs:
+        for name in ("images", "batch_size", "eval_batch", "val_images"):
+            if name != "val_images" or self.val_images is not None:
+                _check_int(name, getattr(self, name), 1)
+        object.__setattr__(self, "rungs", tuple(self.rungs) or (self.images,))
+        for r in self.rungs:
             _check_int("rungs", r, 1)
-        if any(a >= b for a, b in zip(rungs, rungs[1:], strict=False)) or rungs[-1] != self.images:
-            raise ValueError(f"rungs: must increase and end at images={self.images}, got {rungs}")
+        if any(a >= b for a, b in pairwise(self.rungs)) or self.rungs[-1] != self.images:
+            raise ValueError(f"rungs: must increase and end at images={self.images}, "
+                             f"got {self.rungs}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer: must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        for name, low, high in (("lr", 0.0, math.inf), ("momentum", 0.0, 1.0),
-                                ("weight_decay", 0.0, 1.0), ("label_smoothing", 0.0, 1.0),
-                                ("warmup", 0.0, 1.0), ("grad_clip", 0.0, math.inf)):
+            raise ValueError(f"optimizer: must be one of {', '.join(OPTIMIZERS)}, "
+                             f"got {self.optimizer!r}")
+        for name, high in (("lr", math.inf), ("momentum", 1.0), ("weight_decay", 1.0),
+                           ("label_smoothing", 1.0), ("warmup", 1.0), ("grad_clip", math.inf)):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and low <= value):
-                raise ValueError(f"{name}: must be a finite number >= {low}, got {value!r}")
-            if value >= high or (name == "lr" and value == 0):
-                raise ValueError(f"{name}: must be in ({low}, {high}), got {value!r}")
+            if value is None and name == "lr":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or not 0 <= value < high:
+                raise ValueError(f"{name}: must be a finite number in [0, {high}), got {value!r}")
+        if self.lr == 0:
+            raise ValueError("lr: must be > 0, got 0")
 
     @classmethod
-    def spread(cls, images: int, n_rungs: int = 3, factor: float = 2.0, **knobs: object) -> TrainBudget:
+    def spread(cls, images: int, n_rungs: int = 3, factor: float = 2.0,
+               **knobs: object) -> TrainBudget:
         """A budget whose rungs are geometrically spaced: images / factor**k, ..., images."""
         _check_int("images", images, 1)
         _check_int("n_rungs", n_rungs, 1)
@@ -107,12 +116,20 @@ class TrainBudget:
         rungs = sorted({max(1, round(images / factor**k)) for k in range(n_rungs)})
         return cls(images, tuple(rungs), **knobs)  # type: ignore[arg-type]
 
+    def resolve(self, model: nn.Module) -> TrainBudget:
+        """This budget with optimizer "auto" and lr None made concrete for `model`."""
+        opt = self.optimizer
+        if opt == "auto":
+            opt = "sgd" if any(isinstance(m, NORMS) for m in model.modules()) else "adamw"
+        return replace(self, optimizer=opt, lr=DEFAULT_LR[opt] if self.lr is None else self.lr)
+
     def lr_at(self, seen: int) -> float:
-        """The one-cycle learning rate after `seen` training images."""
+        """The one-cycle learning rate after `seen` training images (linear up, linear down)."""
+        peak = self.lr if self.lr is not None else DEFAULT_LR.get(self.optimizer, DEFAULT_LR["sgd"])
         t = seen / self.images
         if t < self.warmup:
-            return self.lr * (0.1 + 0.9 * t / self.warmup)
-        return self.lr * max(0.0, 1 - t) / max(1e-12, 1 - self.warmup)
+            return peak * (0.1 + 0.9 * t / self.warmup)
+        return peak * max(0.0, 1 - t) / max(1e-12, 1 - self.warmup)
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -134,6 +151,8 @@ class TrainResult:
     stopped: bool = False
     device: str = "cpu"
     eval_seconds: float = 0.0
+    optimizer: str = ""
+    lr: float = 0.0
 
     @property
     def val_acc(self) -> float:
@@ -203,7 +222,9 @@ def evaluate(
     return correct.item() / max(1, len(y))
 
 
-def _optimizer(model: nn.Module, budget: TrainBudget) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, budget: TrainBudget) -> torch.optim.Optimizer:
+    """The recipe's optimizer; weight decay skips biases and norm weights (1-d tensors)."""
+    budget = budget.resolve(model)
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
     rest = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
     groups = [{"params": decay, "weight_decay": budget.weight_decay},
@@ -227,7 +248,7 @@ class _Run:
         self.val_x, self.val_y = data.val_x[:n_val].to(dev), data.val_y[:n_val].to(dev)
         self.augment = data.natural if budget.augment is None else budget.augment
         self.gen = torch.Generator(device=dev).manual_seed(seed)
-        self.opt = _optimizer(model, budget)
+        self.opt = make_optimizer(model, budget)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.seen, self.order, self.pos = 0, torch.empty(0, dtype=torch.long, device=dev), 0
         self.losses: list[tuple[int, torch.Tensor]] = []
@@ -299,8 +320,9 @@ def train(
     """
     dev = pick_device(device)
     start = time.perf_counter()
+    budget = budget.resolve(model)
     run = _Run(model, data, budget, seed, dev)
-    result = TrainResult(device=str(dev))
+    result = TrainResult(device=str(dev), optimizer=budget.optimizer, lr=float(budget.lr or 0))
     with seeded(seed), _progress(budget, progress) as bar:
         for rung in budget.rungs:
             _train_until(run, rung, bar)

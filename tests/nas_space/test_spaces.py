@@ -106,15 +106,15 @@ def test_groups_keep_every_conv_divisible(name: str) -> None:
 
 def test_bad_params_name_the_axis() -> None:
     space = get_space("squeeze")
-    with pytest.raises(ValueError, match="^SR:"):
+    with pytest.raises(ValueError, match=r"^SR:"):
         space.from_params({"SR": -1.0})
-    with pytest.raises(ValueError, match="^pct3x3:"):
+    with pytest.raises(ValueError, match=r"^pct3x3:"):
         space.from_params({"pct3x3": 1.5})
-    with pytest.raises(ValueError, match="^groups:"):
+    with pytest.raises(ValueError, match=r"^groups:"):
         space.from_params({"groups": 3})
-    with pytest.raises(ValueError, match="^nonsense: not an axis"):
+    with pytest.raises(ValueError, match=r"^nonsense: not an axis"):
         space.from_params({"nonsense": 1})
-    with pytest.raises(ValueError, match="^depth: expected an integer"):
+    with pytest.raises(ValueError, match=r"^depth: expected an integer"):
         space.from_params({"depth": 2.5})
 
 
@@ -122,9 +122,9 @@ def test_ranges_narrow_an_axis_and_are_checked() -> None:
     space = get_space("squeeze", ranges={"width": {"low": 0.125, "high": 0.5}})
     axis = space.axes_by_name["width"]
     assert (axis.low, axis.high, axis.default) == (0.125, 0.5, 0.5)
-    with pytest.raises(ValueError, match="^width:"):
+    with pytest.raises(ValueError, match=r"^width:"):
         get_space("squeeze", ranges={"width": {"low": 0.5, "high": 0.125}})
-    with pytest.raises(ValueError, match="^nope: not an axis"):
+    with pytest.raises(ValueError, match=r"^nope: not an axis"):
         get_space("squeeze", ranges={"nope": {"low": 1}})
 
 

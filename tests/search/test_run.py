@@ -185,3 +185,15 @@ def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, study_file: Path) ->
     failed = [t for t in ts if t.state.name == "FAIL"]
     assert failed and failed[-1].user_attrs[R.FAIL_REASON] == "interrupted"
     assert not any(t.state.name == "RUNNING" for t in ts)
+
+
+def test_two_jobs_share_a_journal_study(tmp_path: Path, study_file: Path) -> None:
+    journal = f"journal://{tmp_path / 's.log'}"
+    assert main(["--study-file", str(study_file), "--storage", journal, "--trials", "4",
+                 "--no-baselines", "--jobs", "2"]) == 0
+    from search.storage import open_storage
+
+    study = optuna.load_study(study_name="squeeze-digits", storage=open_storage(journal))
+    ts = study.get_trials()
+    assert 4 <= len(counted(ts)) <= 5  # a worker may finish the trial it started
+    assert not any(t.state.name == "RUNNING" for t in ts)

@@ -11,10 +11,12 @@ from torch import nn
 from nas_space import build, get_preset
 from search.data import Dataset
 from search.trainer import (
+    DEFAULT_LR,
     NonFiniteLossError,
     TrainBudget,
     augment,
     evaluate,
+    make_optimizer,
     normalize,
     pick_device,
     seeded,
@@ -59,11 +61,12 @@ def params(model: nn.Module) -> torch.Tensor:
     ("rungs", (500, 300, 1000), "rungs: must increase and end at images=1000"),
     ("rungs", (500, 900), "rungs: must increase and end at images=1000"),
     ("batch_size", 0, "batch_size: must be an integer >= 1"),
-    ("lr", 0.0, "lr: must be in"),
-    ("lr", float("nan"), "lr: must be a finite number"),
-    ("momentum", 1.0, "momentum: must be in"),
-    ("warmup", -0.1, "warmup: must be a finite number >= 0"),
-    ("optimizer", "lbfgs", "optimizer: must be one of sgd, adamw"),
+    ("lr", 0.0, "lr: must be > 0"),
+    ("lr", float("nan"), r"lr: must be a finite number in \[0, inf\)"),
+    ("momentum", 1.0, r"momentum: must be a finite number in \[0, 1.0\)"),
+    ("warmup", -0.1, "warmup: must be a finite number"),
+    ("val_images", 0, "val_images: must be an integer >= 1"),
+    ("optimizer", "lbfgs", "optimizer: must be one of auto, sgd, adamw"),
 ])
 def test_bad_budgets_are_value_errors(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -71,12 +74,23 @@ def test_bad_budgets_are_value_errors(field: str, value: object, message: str) -
 
 
 def test_spread_rungs_and_schedule() -> None:
-    b = TrainBudget.spread(20_000, 3)
+    b = TrainBudget.spread(20_000, 3, lr=0.2)
     assert b.rungs == (5000, 10_000, 20_000) and TrainBudget(700).rungs == (700,)
     assert b.lr_at(0) == pytest.approx(0.1 * b.lr)
     assert b.lr_at(round(b.warmup * 20_000)) == pytest.approx(b.lr)
     assert b.lr_at(20_000) == 0.0
     assert b.lr_at(12_000) < b.lr_at(8000)
+
+
+def test_auto_recipe_picks_sgd_with_batchnorm_and_adamw_without(digits: Dataset) -> None:
+    budget = TrainBudget(1000)
+    with_bn = budget.resolve(fire_net(digits, bn=True))
+    without = budget.resolve(fire_net(digits, bn=False))
+    assert (with_bn.optimizer, with_bn.lr) == ("sgd", DEFAULT_LR["sgd"])
+    assert (without.optimizer, without.lr) == ("adamw", DEFAULT_LR["adamw"])
+    assert TrainBudget(1000, optimizer="sgd", lr=0.01).resolve(fire_net(digits)).lr == 0.01
+    model = fire_net(digits, bn=False)
+    assert isinstance(make_optimizer(model, budget), torch.optim.AdamW)
 
 
 # -- determinism, shuffling, early stop -------------------------------------------------

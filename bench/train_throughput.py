@@ -1,0 +1,169 @@
+"""Training throughput: this project's engine against the tutorial DataLoader loop.
+
+    python -m bench.train_throughput [--images 6144] [--repeats 3]
+
+Both loops train the same network (squeezenet1_1 at width 0.25, small-input variant,
+4.3 MFLOPs) from the same init on the same Fashion-MNIST images with the same optimizer
+(SGD, Nesterov momentum 0.9). The tutorial loop is the one from PyTorch's quickstart: a
+Dataset that turns each sample into a PIL image and applies ToTensor and Normalize,
+a DataLoader with batch 64, NCHW tensors. The engine keeps the images as one uint8
+tensor, gathers, normalizes and runs each batch in channels_last. Each rate is the
+median of `--repeats` runs, taken alternately. The same run measures the fp32 sgemm
+peak (torch.mm of 2048x2048 matrices) and the seconds a search trial costs at three
+budgets. The figures go to docs/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+from bench.results import machine, write_section
+from nas_space import ArchSpec, build, cost, get_preset
+from search.data import Dataset, load_dataset
+from search.trainer import TrainBudget, make_optimizer, seeded, train
+
+TUTORIAL_BATCH = 64
+
+
+class TutorialSet(torch.utils.data.Dataset):
+    """torchvision's MNIST-style dataset: each sample becomes a PIL image, then a tensor."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x[:, 0].numpy(), y.tolist()
+        self.transform = transforms.Compose([transforms.ToTensor(),
+                                             transforms.Normalize((0.5,), (0.5,))])
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.x[i], mode="L")), self.y[i]
+
+
+def tutorial_rate(model: nn.Module, data: Dataset, budget: TrainBudget, seed: int) -> float:
+    """Images per second of the quickstart loop (per-sample transforms, DataLoader, NCHW)."""
+    n = budget.images
+    loader = DataLoader(TutorialSet(data.train_x[:n], data.train_y[:n]), batch_size=TUTORIAL_BATCH,
+                        shuffle=True, generator=torch.Generator().manual_seed(seed))
+    opt = make_optimizer(model, budget)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    start = time.perf_counter()
+    with seeded(seed):
+        for batch, (x, y) in enumerate(loader):
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            if batch % 100 == 0:
+                loss.item()  # the tutorial prints the loss every 100 batches
+    return n / (time.perf_counter() - start)
+
+
+def engine_rate(model: nn.Module, data: Dataset, budget: TrainBudget, seed: int) -> float:
+    """Images per second of search.trainer's training steps."""
+    return train(model, data, budget, seed=seed, device="cpu").images_per_s
+
+
+def sgemm_peak(n: int = 2048, reps: int = 5) -> float:
+    """The best fp32 matrix-multiply rate in GFLOP/s (2 n^3 flops per product)."""
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+    torch.mm(a, b)
+    best = 0.0
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def trial_seconds(spec: ArchSpec, data: Dataset, images: int, val_images: int) -> float:
+    """Wall seconds of one search trial: build, then train with 3 rungs on val_images."""
+    start = time.perf_counter()
+    with seeded(0):
+        model = build(spec)
+    train(model, data, TrainBudget.spread(images, 3, val_images=val_images), seed=0, device="cpu")
+    return time.perf_counter() - start
+
+
+def measure(args: argparse.Namespace) -> str:
+    """Run every measurement and return the markdown section."""
+    full = load_dataset("fashion-mnist")
+    data = replace(full, val_x=full.val_x[:256], val_y=full.val_y[:256])
+    spec = get_preset("squeezenet1_1", in_channels=1, input_size=28, num_classes=10, width=0.25)
+    macs = cost(spec).macs
+    budget = TrainBudget(args.images, optimizer="sgd", lr=0.05, batch_size=TUTORIAL_BATCH)
+    engine_budget = replace(budget, batch_size=args.batch_size)
+    rates: dict[str, list[float]] = {"engine": [], "tutorial": []}
+    for r in range(args.repeats + 1):  # the first round warms up and is dropped
+        for name, fn, b in (("engine", engine_rate, engine_budget), ("tutorial", tutorial_rate, budget)):
+            with seeded(0):
+                model = build(spec)
+            rate = fn(model, data, b, r)
+            if r:
+                rates[name].append(rate)
+    engine, tutorial = (statistics.median(rates[k]) for k in ("engine", "tutorial"))
+    peak = sgemm_peak()
+    achieved = engine * 3 * macs * 2 / 1e9
+    trials = [(n, trial_seconds(spec, full, n, args.val_images)) for n in (5000, 10_000, 20_000)]
+    return report(args, macs, engine, tutorial, rates, peak, achieved, trials)
+
+
+def report(args: argparse.Namespace, macs: int, engine: float, tutorial: float,
+           rates: dict[str, list[float]], peak: float, achieved: float,
+           trials: list[tuple[int, float]]) -> str:
+    """The markdown section."""
+    runs = {k: ", ".join(f"{v:.0f}" for v in vs) for k, vs in rates.items()}
+    lines = [
+        "## Training throughput (`python -m bench.train_throughput`)",
+        "",
+        f"squeezenet1_1 x0.25, 1x28x28 Fashion-MNIST, {macs / 1e6:.2f} MFLOPs (multiply-adds); "
+        f"{args.images} training images per run, median of {args.repeats} runs; {machine()}.",
+        "",
+        "| loop | images/s | runs |",
+        "|---|---|---|",
+        f"| search.trainer (uint8 tensor, channels_last, batch {args.batch_size}) | {engine:.0f} "
+        f"| {runs['engine']} |",
+        f"| tutorial (PIL + ToTensor + Normalize, DataLoader, NCHW, batch {TUTORIAL_BATCH}) "
+        f"| {tutorial:.0f} | {runs['tutorial']} |",
+        "",
+        f"Speed-up: **{engine / tutorial:.2f}x**. The engine achieves {achieved:.1f} GFLOP/s "
+        f"(3 x forward MACs x 2 per image) against an fp32 sgemm peak of {peak:.0f} GFLOP/s "
+        f"measured in the same run ({100 * achieved / peak:.0f} % of peak).",
+        "",
+        f"Seconds per search trial (build + train + 3 validation rungs on {args.val_images} images):",
+        "",
+        "| budget (images) | seconds |",
+        "|---|---|",
+        *(f"| {n:,} | {s:.1f} |" for n, s in trials),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Measure, print and record."""
+    p = argparse.ArgumentParser(prog="python -m bench.train_throughput", description=__doc__.split("\n")[0])
+    p.add_argument("--images", type=int, default=6144, help="training images per run")
+    p.add_argument("--repeats", type=int, default=3, help="runs per loop (median)")
+    p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size, help="engine batch")
+    p.add_argument("--val-images", type=int, default=5000, help="validation images per rung")
+    p.add_argument("--no-write", action="store_true", help="print only; leave docs/RESULTS.md")
+    args = p.parse_args()
+    text = measure(args)
+    print(text)
+    if not args.no_write:
+        print(f"wrote {write_section('train_throughput', text)}")
+
+
+if __name__ == "__main__":
+    main()
