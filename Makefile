@@ -16,9 +16,12 @@ setup: $(STAMP) $(SYSTEM)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+PIP := $(BIN)/python -m pip install -q --retries 10 --timeout 60
+
+# Three tries: a package index that drops a connection should not fail a fresh set-up.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(PIP) --upgrade pip || $(PIP) --upgrade pip || true
+	$(PIP) -e '.[test]' || (sleep 10; $(PIP) -e '.[test]') || (sleep 30; $(PIP) -e '.[test]')
 	touch $@
 
 $(SYSTEM): scripts/system-deps.sh | $(BIN)/python

@@ -67,8 +67,22 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--compare", type=int, metavar="N",
                    help="compare early stopping on/off at equal wall-clock, N trials")
+    p.add_argument("--summarize", type=float, metavar="MINUTES",
+                   help="only summarize bench/out/e2e.db, a run stopped after MINUTES")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.summarize:
+        url = f"sqlite:///{OUT / 'e2e.db'}"
+        study = optuna.load_study(study_name="e2e", storage=url)
+        s = summary(study, args.summarize * 60)
+        report("search_e2e", "## Search end to end", [
+            f"Measured on {machine()}, with other jobs loading both cores.", "",
+            f"`python -m search.run --space squeeze --trials {args.trials}` was stopped after "
+            f"{args.summarize:.0f} min, with {s['trials']} of {args.trials} searched trials "
+            f"done ({s['stopped']} stopped early) after the 8 baselines; best val acc "
+            f"{s['best']:.4f}, hypervolume {s['hv']:.4f}, SqueezeNet baselines dominated: "
+            f"{s['squeeze_dominated']}.", "", f"Baselines: {s['baselines']}."])
+        return
     if args.compare:
         compare(args.compare)
         return

@@ -1,21 +1,23 @@
 """Training throughput: this project's engine against the tutorial DataLoader loop.
 
-    python -m bench.train_throughput [--images 6144] [--repeats 3]
+    python -m bench.train_throughput [--images 4096] [--repeats 3]
 
 Both loops train the same network (squeezenet1_1 at width 0.25, small-input variant,
-4.3 MFLOPs) from the same init on the same Fashion-MNIST images with the same optimizer
-(SGD, Nesterov momentum 0.9). The tutorial loop is the one from PyTorch's quickstart: a
-Dataset that turns each sample into a PIL image and applies ToTensor and Normalize,
-a DataLoader with batch 64, NCHW tensors. The engine keeps the images as one uint8
-tensor, gathers, normalizes and runs each batch in channels_last. Each rate is the
-median of `--repeats` runs, taken alternately. The same run measures the fp32 sgemm
-peak (torch.mm of 2048x2048 matrices) and the seconds a search trial costs at three
-budgets. The figures go to docs/RESULTS.md.
+with BatchNorm, 4.3 MFLOPs) from the same init on the same Fashion-MNIST images with
+the same optimizer (SGD, Nesterov momentum 0.9). The tutorial loop is the one from
+PyTorch's quickstart: a Dataset that turns each sample into a PIL image and applies
+ToTensor and Normalize, a DataLoader with batch 64, NCHW tensors. The engine keeps
+the images as one uint8 tensor, gathers, normalizes and runs each batch in
+channels_last; it is measured in fp32 and with its opt-in bf16 autocast on the CPU.
+Each rate is the median of `--repeats` runs, taken in turn. The same run measures the
+fp32 sgemm peak (torch.mm of 2048x2048 matrices) and the seconds a search trial costs
+at three budgets. The figures go to docs/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import replace
@@ -98,37 +100,44 @@ def trial_seconds(spec: ArchSpec, data: Dataset, images: int, val_images: int) -
 
 def measure(args: argparse.Namespace) -> str:
     """Run every measurement and return the markdown section."""
+    load = os.getloadavg()[0]
     full = load_dataset("fashion-mnist")
     data = replace(full, val_x=full.val_x[:256], val_y=full.val_y[:256])
-    spec = get_preset("squeezenet1_1", in_channels=1, input_size=28, num_classes=10, width=0.25)
+    spec = replace(get_preset("squeezenet1_1", in_channels=1, input_size=28, num_classes=10,
+                              width=0.25), bn=True)
     macs = cost(spec).macs
     budget = TrainBudget(args.images, optimizer="sgd", lr=0.05, batch_size=TUTORIAL_BATCH)
-    engine_budget = replace(budget, batch_size=args.batch_size)
-    rates: dict[str, list[float]] = {"engine": [], "tutorial": []}
+    engine = replace(budget, batch_size=args.batch_size)
+    loops = (("engine", engine_rate, engine), ("tutorial", tutorial_rate, budget),
+             ("engine_bf16", engine_rate, replace(engine, cpu_bf16=True)))
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in loops}
     for r in range(args.repeats + 1):  # the first round warms up and is dropped
-        for name, fn, b in (("engine", engine_rate, engine_budget), ("tutorial", tutorial_rate, budget)):
+        for name, fn, b in loops:
             with seeded(0):
                 model = build(spec)
             rate = fn(model, data, b, r)
             if r:
                 rates[name].append(rate)
-    engine, tutorial = (statistics.median(rates[k]) for k in ("engine", "tutorial"))
     peak = sgemm_peak()
-    achieved = engine * 3 * macs * 2 / 1e9
     trials = [(n, trial_seconds(spec, full, n, args.val_images)) for n in (5000, 10_000, 20_000)]
-    return report(args, macs, engine, tutorial, rates, peak, achieved, trials)
+    args.load = (load, os.getloadavg()[0])
+    return report(args, macs, rates, peak, trials)
 
 
-def report(args: argparse.Namespace, macs: int, engine: float, tutorial: float,
-           rates: dict[str, list[float]], peak: float, achieved: float,
+def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]], peak: float,
            trials: list[tuple[int, float]]) -> str:
     """The markdown section."""
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    engine, tutorial, bf16 = med["engine"], med["tutorial"], med["engine_bf16"]
+    achieved = engine * 3 * macs * 2 / 1e9
     runs = {k: ", ".join(f"{v:.0f}" for v in vs) for k, vs in rates.items()}
     lines = [
         "## Training throughput (`python -m bench.train_throughput`)",
         "",
-        f"squeezenet1_1 x0.25, 1x28x28 Fashion-MNIST, {macs / 1e6:.2f} MFLOPs (multiply-adds); "
-        f"{args.images} training images per run, median of {args.repeats} runs; {machine()}.",
+        f"squeezenet1_1 x0.25 with BN, 1x28x28 Fashion-MNIST, {macs / 1e6:.2f} MFLOPs "
+        "(multiply-adds); "
+        f"{args.images} training images per run, median of {args.repeats} runs; {machine()}; "
+        f"load average {args.load[0]:.1f} at the start, {args.load[1]:.1f} at the end.",
         "",
         "| loop | images/s | runs |",
         "|---|---|---|",
@@ -136,12 +145,15 @@ def report(args: argparse.Namespace, macs: int, engine: float, tutorial: float,
         f"| {runs['engine']} |",
         f"| tutorial (PIL + ToTensor + Normalize, DataLoader, NCHW, batch {TUTORIAL_BATCH}) "
         f"| {tutorial:.0f} | {runs['tutorial']} |",
+        f"| search.trainer with `cpu_bf16=True` (opt-in) | {bf16:.0f} | {runs['engine_bf16']} |",
         "",
-        f"Speed-up: **{engine / tutorial:.2f}x**. The engine achieves {achieved:.1f} GFLOP/s "
+        f"Speed-up: **{engine / tutorial:.2f}x** ({bf16 / tutorial:.2f}x with bf16). "
+        f"The engine achieves {achieved:.1f} GFLOP/s "
         f"(3 x forward MACs x 2 per image) against an fp32 sgemm peak of {peak:.0f} GFLOP/s "
         f"measured in the same run ({100 * achieved / peak:.0f} % of peak).",
         "",
-        f"Seconds per search trial (build + train + 3 validation rungs on {args.val_images} images):",
+        "Seconds per search trial (build + train + 3 validation rungs on "
+        f"{args.val_images} images):",
         "",
         "| budget (images) | seconds |",
         "|---|---|",
@@ -152,8 +164,9 @@ def report(args: argparse.Namespace, macs: int, engine: float, tutorial: float,
 
 def main() -> None:
     """Measure, print and record."""
-    p = argparse.ArgumentParser(prog="python -m bench.train_throughput", description=__doc__.split("\n")[0])
-    p.add_argument("--images", type=int, default=6144, help="training images per run")
+    p = argparse.ArgumentParser(prog="python -m bench.train_throughput",
+                                description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--images", type=int, default=4096, help="training images per run")
     p.add_argument("--repeats", type=int, default=3, help="runs per loop (median)")
     p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size, help="engine batch")
     p.add_argument("--val-images", type=int, default=5000, help="validation images per rung")

@@ -166,8 +166,8 @@ class Evaluator:
         trial, self.current = self.current, None
         if trial is None:
             return
-        frozen = study._storage.get_trial(trial._trial_id)
-        if frozen.state == TrialState.RUNNING:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if any(t.number == trial.number for t in running):
             self._fail(study, trial, "interrupted")
 
     def grid_exhausted(self, study: optuna.Study) -> bool:

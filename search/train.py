@@ -40,9 +40,11 @@ def parser() -> argparse.ArgumentParser:
                "package dataset-fashion-mnist, --data-root, or --download. See docs/training.md.",
     )
     net = p.add_mutually_exclusive_group(required=True)
-    net.add_argument("--preset", metavar="NAME", help="a preset network: " + ", ".join(list_presets()))
+    net.add_argument("--preset", metavar="NAME",
+                     help="a preset network: " + ", ".join(list_presets()))
     net.add_argument("--config", metavar="FILE", type=Path, help="an ArchSpec JSON file")
-    p.add_argument("--dataset", default="fashion-mnist", help="dataset name (default: fashion-mnist)")
+    p.add_argument("--dataset", default="fashion-mnist",
+                   help="dataset name (default: fashion-mnist)")
     p.add_argument("--data-root", metavar="DIR", help="directory holding the dataset's files")
     p.add_argument("--download", action="store_true", help="allow torchvision to download the data")
     p.add_argument("--image-size", type=int, metavar="PX", help="resize images to PX x PX")
@@ -51,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=float, default=1.0, help="passes over the training split")
     budget.add_argument("--images", type=int, help="training images to see (instead of --epochs)")
-    p.add_argument("--evals", type=int, default=4, help="validation points, evenly spaced (default 4)")
+    p.add_argument("--evals", type=int, default=4,
+                   help="validation points, evenly spaced (default 4)")
     p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size)
     p.add_argument("--lr", type=float, default=TrainBudget.lr, help="peak learning rate")
     p.add_argument("--seed", type=int, default=0, help="init and shuffle seed (default 0)")
@@ -79,8 +82,8 @@ def load_spec(args: argparse.Namespace, data: Dataset) -> tuple[str, ArchSpec]:
         have = (spec.in_channels, spec.input_size, spec.num_classes)
         if have != want:
             raise UsageError(
-                f"config: the spec is for {have[0]}x{have[1]}x{have[1]} inputs and {have[2]} classes, "
-                f"but {data.name} has {want[0]}x{want[1]}x{want[1]} and {want[2]} classes")
+                f"config: the spec is for {have[0]}x{have[1]}x{have[1]} inputs and {have[2]} "
+                f"classes, but {data.name} has {want[0]}x{want[1]}x{want[1]} and {want[2]} classes")
     return name, dataclasses.replace(spec, bn=True) if args.bn else spec
 
 
@@ -121,7 +124,8 @@ def run(args: argparse.Namespace) -> None:
     test = evaluate(model, data.test_x, data.test_y, device=device)
     print(f"val_acc {result.val_acc:.4f}  test_acc {test:.4f}  "
           f"mflops {c.macs / 1e6:.2f}  params {c.params}  "
-          f"train {result.train_seconds:.1f} s  {result.images_per_s:,.0f} img/s on {result.device}")
+          f"train {result.train_seconds:.1f} s  {result.images_per_s:,.0f} img/s "
+          f"on {result.device} ({result.optimizer}, lr {result.lr:g})")
 
 
 def main(argv: list[str] | None = None) -> int:

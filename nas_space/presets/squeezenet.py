@@ -26,25 +26,20 @@ def fire_net(shape: Shape, stem: StemSpec, pools: tuple[int, ...], bypass: str) 
     )
 
 
-@register_preset("squeezenet1_0")
-def squeezenet1_0(shape: Shape) -> ArchSpec:
-    stem = StemSpec(shape.w(96, 4), kernel=7, stride=2, padding=0, pool="max_ceil")
-    return fire_net(shape, stem, (3, 7), "none")
+def _register(name: str, stem_width: int, kernel: int, pools: tuple[int, int],
+              bypass: str) -> None:
+    """Register one SqueezeNet variant: its stem, pool positions and bypass."""
+
+    def preset(shape: Shape) -> ArchSpec:
+        stem = StemSpec(shape.w(stem_width, 4), kernel, stride=2, padding=0, pool="max_ceil")
+        return fire_net(shape, stem, pools, bypass)
+
+    preset.__doc__ = f"{name}: {kernel}x{kernel} stem of {stem_width}, pools before Fire " \
+        f"blocks {pools}, bypass {bypass}."
+    register_preset(name)(preset)
 
 
-@register_preset("squeezenet1_1")
-def squeezenet1_1(shape: Shape) -> ArchSpec:
-    stem = StemSpec(shape.w(64, 4), kernel=3, stride=2, padding=0, pool="max_ceil")
-    return fire_net(shape, stem, (2, 4), "none")
-
-
-@register_preset("squeezenet1_0_simple_bypass")
-def squeezenet1_0_simple(shape: Shape) -> ArchSpec:
-    stem = StemSpec(shape.w(96, 4), kernel=7, stride=2, padding=0, pool="max_ceil")
-    return fire_net(shape, stem, (3, 7), "simple")
-
-
-@register_preset("squeezenet1_0_complex_bypass")
-def squeezenet1_0_complex(shape: Shape) -> ArchSpec:
-    stem = StemSpec(shape.w(96, 4), kernel=7, stride=2, padding=0, pool="max_ceil")
-    return fire_net(shape, stem, (3, 7), "complex")
+_register("squeezenet1_0", 96, 7, (3, 7), "none")
+_register("squeezenet1_1", 64, 3, (2, 4), "none")
+_register("squeezenet1_0_simple_bypass", 96, 7, (3, 7), "simple")
+_register("squeezenet1_0_complex_bypass", 96, 7, (3, 7), "complex")

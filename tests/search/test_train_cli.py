@@ -42,7 +42,8 @@ def test_trains_a_config_on_digits_in_a_subprocess(tmp_path: Path) -> None:
     out = proc.stdout
     assert "MFLOPs (multiply-adds)" in out and "params" in out
     assert re.search(r"1,500 images\s+val_acc 0\.\d{4}", out), out
-    final = re.search(r"val_acc (0\.\d+)\s+test_acc (0\.\d+)\s+mflops ([\d.]+)\s+params (\d+)", out)
+    numbers = r"val_acc (0\.\d+)\s+test_acc (0\.\d+)\s+mflops ([\d.]+)\s+params (\d+)"
+    final = re.search(numbers, out)
     assert final, out
     val, test, mflops, params = (float(g) for g in final.groups())
     assert val >= 0.6 and test >= 0.6 and mflops > 0 and params > 1000
@@ -61,7 +62,7 @@ def test_a_tampered_config_exits_2_in_a_subprocess(tmp_path: Path) -> None:
     ("not json {", "spec: not valid JSON"),
     ({"num_classes": "ten"}, "num_classes: expected an integer"),
     ({"act": "gelu"}, "act: 'gelu' is not one of relu, relu6"),
-    ({"in_channels": 3}, "config: the spec is for 3x8x8 inputs and 10 classes, but digits has 1x8x8"),
+    ({"in_channels": 3}, "config: the spec is for 3x8x8 inputs and 10 classes, but digits has"),
 ])
 def test_bad_configs_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           change: str | dict[str, object], message: str) -> None:
@@ -81,12 +82,14 @@ def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_unknown_names_list_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--preset", "squeezenet1_1", "--dataset", "imagenet"]) == EXIT_USAGE
-    assert "unknown dataset 'imagenet'; valid: cifar10, digits, fashion-mnist" in one_line_error(capsys)
+    err = one_line_error(capsys)
+    assert "unknown dataset 'imagenet'; valid: cifar10, digits, fashion-mnist" in err
     assert main(["--preset", "alexnet", "--dataset", "digits"]) == EXIT_USAGE
     assert re.search(r"unknown preset 'alexnet'; valid: .*squeezenet1_1", one_line_error(capsys))
 
 
-def test_missing_data_says_how_to_get_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_data_says_how_to_get_it(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--preset", "squeezenet1_1", "--data-root", str(tmp_path / "nowhere")]
     assert main(argv) == EXIT_USAGE
     err = one_line_error(capsys)
@@ -94,8 +97,8 @@ def test_missing_data_says_how_to_get_it(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_a_nan_loss_exits_with_a_one_line_message(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--preset", "squeezenet1_1", "--width", "0.25", "--dataset", "digits", "--images", "2000",
-            "--lr", "1e6", "--quiet"]
+    argv = ["--preset", "squeezenet1_1", "--width", "0.25", "--dataset", "digits",
+            "--images", "2000", "--lr", "1e6", "--quiet"]
     assert main(argv) == EXIT_NONFINITE
     assert "non-finite loss" in one_line_error(capsys)
 
@@ -107,7 +110,8 @@ def test_a_nan_loss_exits_with_a_one_line_message(capsys: pytest.CaptureFixture[
     (["--batch-size", "0"], "batch_size: must be an integer >= 1"),
     (["--device", "tpu"], "device: must be auto, cpu or cuda"),
 ])
-def test_bad_numbers_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+def test_bad_numbers_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
+                           message: str) -> None:
     assert main(["--preset", "squeezenet1_1", "--dataset", "digits", *argv]) == EXIT_USAGE
     assert message in one_line_error(capsys)
 
