@@ -1,15 +1,11 @@
 """Datasets as uint8 tensors: a registry of loaders, an on-disk tensor cache, a seeded split.
 
-Every dataset is decoded once into uint8 tensors (N, C, H, W) and int64 labels, and
-the decoded tensors are cached under $XDG_CACHE_HOME/nas-explorer (default
-~/.cache/nas-explorer) with `torch.save`; they are read back with
-`torch.load(weights_only=True)`, so the cache never unpickles code. A cache entry is
-keyed by the source files' paths, sizes and modification times, so a changed file is
-decoded again. The validation split is drawn from the training set with a seeded
-`torch.Generator`; the test split is kept apart and is never used to select.
-
-Datasets: fashion-mnist (the default), mnist, cifar10, imagefolder and digits.
-See docs/training.md.
+Every dataset is decoded once into uint8 tensors (N, C, H, W) and int64 labels,
+cached under $XDG_CACHE_HOME/nas-explorer (default ~/.cache/nas-explorer) with
+`torch.save` and read back with `torch.load(weights_only=True)`: the cache never
+unpickles code. An entry is keyed by the source files' paths, sizes and modification
+times. The validation split is drawn from the training set with a seeded
+`torch.Generator`; the test split is kept apart. See docs/training.md.
 """
 
 from __future__ import annotations
@@ -32,10 +28,8 @@ from nas_space.registry import Registry
 
 #: Where Debian's package `dataset-fashion-mnist` puts the original IDX files.
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-IDX_FILES = (
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-)
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CACHE_VERSION = 2
 TENSORS = ("train_x", "train_y", "test_x", "test_y")
 

@@ -51,12 +51,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=1.0, help="preset width multiplier (default 1.0)")
     p.add_argument("--bn", action="store_true", help="turn BatchNorm on in the network")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=float, default=1.0, help="passes over the training split")
+    budget.add_argument("--epochs", type=float, default=1.0,
+                        help="passes over the training split (default 1)")
     budget.add_argument("--images", type=int, help="training images to see (instead of --epochs)")
     p.add_argument("--evals", type=int, default=4,
                    help="validation points, evenly spaced (default 4)")
-    p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size)
-    p.add_argument("--lr", type=float, default=TrainBudget.lr, help="peak learning rate")
+    p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size,
+                   help=f"training batch (default {TrainBudget.batch_size})")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's, "
+                   "0.2 with SGD for BN nets, 0.003 with AdamW for plain ones)")
     p.add_argument("--seed", type=int, default=0, help="init and shuffle seed (default 0)")
     p.add_argument("--split-seed", type=int, default=0, help="train/validation split seed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
