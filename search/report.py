@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
@@ -121,5 +120,5 @@ def progress_stats(study: optuna.Study) -> dict[str, float]:
     return {"front": len(front(pts)), "best": best, "hv": study_hypervolume(pts)}
 
 
-__all__ = ["Point", "baseline_table", "front", "front_table", "np", "points",
+__all__ = ["Point", "baseline_table", "front", "front_table", "points",
            "progress_stats", "study_hypervolume", "test_front"]
