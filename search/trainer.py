@@ -3,7 +3,8 @@
 The whole training split lives on the device as one uint8 tensor. Each step gathers a
 batch by index from a seeded permutation, augments it on the tensor (random crop by
 edge-clamped shifts and horizontal flip, natural images only), converts it to float
-and normalizes it on the fly, and runs in channels_last (bf16 autocast on CUDA). There
+and normalizes it on the fly, and runs in channels_last under bf16 autocast wherever the
+device computes bf16 natively (CUDA; CPUs with AVX512-BF16 or AMX). There
 is no DataLoader and no per-sample Python. The loss is checked for NaN/inf every few
 steps without a per-step device sync.
 
@@ -24,6 +25,8 @@ The recipe, chosen by measurement for tiny budgets (5k images to one epoch):
 - Precise BN before each rung: the statistics are re-estimated on 1024 training
   images; the running averages lag the weights at a high learning rate and scored a
   net 0.27 that was 0.61, which would mislead early stopping.
+- bf16 autocast ("auto" precision): 1.2x faster than fp32 on an AVX512-BF16 CPU, with the
+  same one-epoch accuracy (0.882 against 0.885); `precision="fp32"` turns it off.
 - Inputs scaled to [-1, 1] (x / 127.5 - 1): a fixed normalization that needs no
   dataset statistics, so `evaluate` and exported models need nothing but the pixels.
 
@@ -59,6 +62,7 @@ BATCHNORMS = nn.modules.batchnorm._BatchNorm
 EVAL_BATCH = {"cpu": 128, "cuda": 1024}
 #: Steps between two NaN/inf checks of the loss (one device sync per check).
 CHECK_EVERY = 8
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -96,6 +100,7 @@ class TrainBudget:
     val_images: int | None = None
     eval_batch: int | None = None
     bn_images: int = 1024
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         for name, low in (("images", 1), ("batch_size", 1), ("eval_batch", 1),
@@ -108,6 +113,9 @@ class TrainBudget:
         if any(a >= b for a, b in pairwise(self.rungs)) or self.rungs[-1] != self.images:
             raise ValueError(f"rungs: must increase and end at images={self.images}, "
                              f"got {self.rungs}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {', '.join(PRECISIONS)}, "
+                             f"got {self.precision!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: must be one of {', '.join(OPTIMIZERS)}, "
                              f"got {self.optimizer!r}")
@@ -217,14 +225,22 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out.permute(0, 3, 1, 2)  # N, C, H, W in channels_last memory
 
 
-def _autocast(device: torch.device) -> torch.autocast:
-    """bf16 autocast on CUDA; fp32 on the CPU (bf16 measured no faster there, and less exact)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+def bf16_native(device: torch.device) -> bool:
+    """Whether the device computes bf16 natively: CUDA, or a CPU with AVX512-BF16/AMX."""
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def autocast(device: torch.device, precision: str = "auto") -> torch.autocast:
+    """bf16 autocast where asked, or with "auto" where the device computes bf16 natively."""
+    on = precision == "bf16" or (precision == "auto" and bf16_native(device))
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 
 def evaluate(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, device: str | torch.device = "auto",
-    batch_size: int | None = None,
+    batch_size: int | None = None, precision: str = "auto",
 ) -> float:
     """Top-1 accuracy of the model on uint8 images x (N, C, H, W) and labels y."""
     dev = pick_device(device)
@@ -234,13 +250,14 @@ def evaluate(
     correct = torch.zeros((), dtype=torch.long, device=dev)
     with torch.inference_mode():
         for xb, yb in zip(x.split(batch_size), y.split(batch_size), strict=True):
-            with _autocast(dev):
+            with autocast(dev, precision):
                 out = model(normalize(xb.to(dev, non_blocking=True)))
             correct += (out.argmax(1) == yb.to(dev, non_blocking=True)).sum()
     return correct.item() / max(1, len(y))
 
 
-def recalibrate_bn(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None) -> None:
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None,
+                   precision: str = "auto") -> None:
     """Precise BN (as in pycls): re-estimate BatchNorm statistics from uint8 images x.
 
     At a high learning rate the running averages lag far behind the weights, and a net
@@ -257,7 +274,7 @@ def recalibrate_bn(model: nn.Module, x: torch.Tensor, *, batch_size: int | None 
     for m in model.modules():
         if isinstance(m, nn.modules.dropout._DropoutNd):
             m.eval()
-    with torch.no_grad(), _autocast(x.device):
+    with torch.no_grad(), autocast(x.device, precision):
         for xb in x.split(batch_size or EVAL_BATCH.get(x.device.type, 1024)):
             model(normalize(xb))
     for m, momentum in zip(bns, momenta, strict=True):
@@ -317,7 +334,7 @@ class _Run:
             xb = augment(xb, self.gen)
         for g in self.opt.param_groups:
             g["lr"] = self.budget.lr_at(self.seen)
-        with _autocast(self.dev):
+        with autocast(self.dev, self.budget.precision):
             out = self.model(normalize(xb))
             loss = F.cross_entropy(out.float(), self.y[idx],
                                    label_smoothing=self.budget.label_smoothing)
@@ -362,8 +379,10 @@ def train(
         for rung in budget.rungs:
             _train_until(run, rung, bar)
             t = time.perf_counter()
-            recalibrate_bn(model, run.x[: budget.bn_images], batch_size=budget.eval_batch)
-            acc = evaluate(model, run.val_x, run.val_y, device=dev, batch_size=budget.eval_batch)
+            recalibrate_bn(model, run.x[: budget.bn_images], batch_size=budget.eval_batch,
+                           precision=budget.precision)
+            acc = evaluate(model, run.val_x, run.val_y, device=dev, batch_size=budget.eval_batch,
+                           precision=budget.precision)
             result.eval_seconds += time.perf_counter() - t
             result.rungs.append((run.seen, acc))
             bar.set_postfix(val_acc=f"{acc:.4f}")

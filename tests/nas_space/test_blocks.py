@@ -94,3 +94,22 @@ def test_digest_ignores_unused_knobs(kind: str) -> None:
         assert canonical(other) == canonical(arch)
     wider = dataclasses.replace(arch, num_classes=arch.num_classes + 1)
     assert wider.digest() != arch.digest()
+
+
+@pytest.mark.parametrize("bn", [True, False])
+def test_fire_shared_tail_equals_a_norm_and_activation_per_branch(bn: bool) -> None:
+    """Fire's one BN + ReLU after the concat is the per-branch BN + ReLU of the paper."""
+    torch.manual_seed(0)
+    fire = BLOCKS["fire"](BlockSpec("fire", 24, sr=0.25, pct3x3=0.5), STEM, bn, "relu").train()
+    x = torch.randn(4, STEM, 6, 6)
+    s = fire.squeeze(x)
+    e1, e3 = fire.expand1x1(s), fire.expand3x3(s)
+    if bn:
+        tail = fire.tail[0]
+        tail.weight.data.uniform_(0.5, 2)
+        tail.bias.data.normal_()
+        e1, e3 = (torch.nn.functional.batch_norm(e, None, None, tail.weight[sl], tail.bias[sl],
+                                                 training=True, eps=tail.eps)
+                  for e, sl in ((e1, slice(0, 12)), (e3, slice(12, 24))))
+    expected = torch.cat([e1.relu(), e3.relu()], 1)
+    torch.testing.assert_close(fire(x), expected)

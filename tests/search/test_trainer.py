@@ -15,6 +15,8 @@ from search.trainer import (
     NonFiniteLossError,
     TrainBudget,
     augment,
+    autocast,
+    bf16_native,
     evaluate,
     make_optimizer,
     normalize,
@@ -68,6 +70,7 @@ def params(model: nn.Module) -> torch.Tensor:
     ("warmup", -0.1, "warmup: must be a finite number"),
     ("val_images", 0, "val_images: must be an integer >= 1"),
     ("optimizer", "lbfgs", "optimizer: must be one of auto, sgd, adamw"),
+    ("precision", "fp16", "precision: must be one of auto, fp32, bf16"),
 ])
 def test_bad_budgets_are_value_errors(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -105,6 +108,22 @@ def test_same_seed_gives_identical_results_on_cpu(digits: Dataset) -> None:
     assert results[0].rungs == results[1].rungs
     assert [n for n, _ in results[0].rungs] == [600, 1200]
     assert torch.equal(params(models[0]), params(models[1]))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_both_precisions_learn_and_repeat(digits: Dataset, precision: str) -> None:
+    budget = TrainBudget(6000, batch_size=64, precision=precision)
+    results = [train(fire_net(digits, bn=True), digits, budget, seed=1, device="cpu")
+               for _ in range(2)]
+    assert results[0].rungs == results[1].rungs
+    assert results[0].val_acc >= 0.75, results[0].rungs  # 0.87 measured
+
+
+def test_auto_precision_is_bf16_where_the_device_computes_it() -> None:
+    auto = autocast(torch.device("cpu"))
+    assert auto._enabled == bf16_native(torch.device("cpu"))
+    assert not autocast(torch.device("cpu"), "fp32")._enabled
+    assert autocast(torch.device("cpu"), "bf16")._enabled
 
 
 def test_a_different_seed_gives_a_different_shuffle(digits: Dataset) -> None:
@@ -227,26 +246,13 @@ def test_trains_on_cuda(digits: Dataset) -> None:
     assert result.device.startswith("cuda") and result.val_acc >= 0.8
 
 
-def he_init(model: nn.Module) -> nn.Module:
-    """He init for convs and zero biases: without BN, PyTorch's default init shrinks the
-    activations' variance ~6x per layer and a deep plain net cannot learn at all."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-    return model
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("bn", [True, False])
 def test_one_epoch_of_fashion_mnist(fashion: Dataset, bn: bool) -> None:
-    """squeezenet1_1 x0.25 (47K params): with BN >= 0.85 (0.887 measured); the plain preset,
-    He-initialized, >= 0.78 (0.81-0.84 measured across inits)."""
+    """squeezenet1_1 x0.25 (47K params): with BN >= 0.85 (0.885-0.891 measured, seeds 0-1);
+    the plain preset >= 0.82 (0.844-0.846 measured)."""
     with seeded(0):
         model = fire_net(fashion, width=0.25, bn=bn)
-        if not bn:
-            he_init(model)
     result = train(model, fashion, TrainBudget.spread(len(fashion.train_y), 4), seed=0)
     print(f"squeezenet1_1 x0.25 bn={bn}, 1 epoch: {result.rungs}, {result.train_seconds:.0f} s")
-    assert result.val_acc >= (0.85 if bn else 0.78), result.rungs
+    assert result.val_acc >= (0.85 if bn else 0.82), result.rungs
