@@ -10,7 +10,9 @@ and may hold three tables:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ class RunConfig:
     seed: int = 0
     storage: str = field(default_factory=default_storage_url)
     study: str | None = None
-    jobs: int = 1
+    jobs: int = 0  # 0: auto, one worker per CPU core (1 on CUDA); see resolve_jobs
     device: str = "auto"
     early_stop: bool = True
     eta: int = 3
@@ -76,9 +78,40 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
-        if self.jobs < 1 or self.eta < 2 or self.max_rejects < 1:
-            raise ValueError("--jobs must be >= 1, eta >= 2 and max_rejects >= 1")
+        if self.jobs < 0 or self.eta < 2 or self.max_rejects < 1:
+            raise ValueError("--jobs must be auto (0) or >= 1, eta >= 2 and max_rejects >= 1")
         return self
+
+
+#: The most workers "auto" starts: beyond this the SQLite storage becomes the bottleneck.
+MAX_AUTO_JOBS = 8
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def resolve_jobs(jobs: int, device: str) -> int:
+    """Worker processes to run: `jobs`, or for auto (0) one per CPU core on the CPU, each
+    single-threaded (small nets scale 1.4x from 1 to 2 threads, processes 2x), and one
+    on CUDA."""
+    if jobs:
+        return jobs
+    return 1 if device == "cuda" else max(1, min(MAX_AUTO_JOBS, cpu_cores()))
+
+
+def parse_jobs(text: str) -> int:
+    """--jobs: a positive number or auto (0)."""
+    if text.strip().lower() == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be auto or a number >= 1, got {text!r}")
+    return value
 
 
 def read_study_file(path: str | Path) -> dict[str, Any]:

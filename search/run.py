@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,7 +25,15 @@ from tqdm import tqdm
 from nas_space import UnknownNameError, get_space, list_spaces
 from search.baselines import available_baselines, run_baseline, trained_baselines
 from search.budgets import BUDGETS, parse_budget
-from search.config import SAMPLERS, RunConfig, merge, read_study_file
+from search.config import (
+    SAMPLERS,
+    RunConfig,
+    cpu_cores,
+    merge,
+    parse_jobs,
+    read_study_file,
+    resolve_jobs,
+)
 from search.data import DataError, list_datasets, load_dataset
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
@@ -33,6 +43,8 @@ from search.trainer import TrainBudget, pick_device
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
 STUDIES = ROOT / "studies"
+#: Seconds an interrupted worker gets to mark its running trial before it is terminated.
+STOP_GRACE_S = 20
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -68,8 +80,9 @@ def parser() -> argparse.ArgumentParser:
     a("--storage", help="Optuna storage URL: sqlite:///FILE.db, postgresql://..., or "
       "journal://FILE.log (default: sqlite file studies/studies.db)")
     a("--study", help="study name (default <space>-<dataset>)")
-    a("--jobs", type=int, help="parallel worker processes on this machine (default 1; "
-      "journal:// storage is best for several)")
+    a("--jobs", type=parse_jobs, help="parallel worker processes on this machine: a number, "
+      "or auto (the default): one single-threaded worker per CPU core, or 1 on CUDA; "
+      "use 1 for runs that repeat exactly with the same --seed")
     a("--device", help="auto (CUDA when present), cpu or cuda (default auto)")
     a("--timeout", type=float, help="start no new trial once this many seconds have passed "
       "since the command started")
@@ -127,8 +140,9 @@ def search(cfg: RunConfig, argv: list[str], *, worker: bool = False) -> int:
     storage = open_storage(cfg.storage)
     study = open_study(cfg, storage, space, fid, command=_command(argv), worker=worker)
     device = pick_device(cfg.device)
+    cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))
     if cfg.jobs > 1:
-        torch.set_num_threads(max(1, torch.get_num_threads() // cfg.jobs))
+        torch.set_num_threads(max(1, cpu_cores() // cfg.jobs))
     budget = TrainBudget.spread(fid.images, fid.rungs, factor=fid.spacing,
                                 val_images=min(fid.val_images, len(data.val_y)))
     fixed = dict(cfg.fixed)
@@ -222,9 +236,16 @@ def _spawn_workers(cfg: RunConfig, argv: list[str]) -> list[subprocess.Popen[byt
 
 
 def _stop(helpers: list[subprocess.Popen[bytes]]) -> None:
+    """Interrupt the workers so that each marks its running trial; terminate stragglers."""
     for h in helpers:
-        h.terminate()
-        h.wait()
+        if h.poll() is None:
+            h.send_signal(signal.SIGINT)
+    for h in helpers:
+        try:
+            h.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            h.terminate()
+            h.wait()
 
 
 if __name__ == "__main__":

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
 from search.budgets import BUDGETS, parse_budget
-from search.config import RunConfig, merge, read_study_file
+from search.config import (
+    MAX_AUTO_JOBS,
+    RunConfig,
+    cpu_cores,
+    merge,
+    parse_jobs,
+    read_study_file,
+    resolve_jobs,
+)
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
@@ -64,3 +73,12 @@ def test_budgets_parse_names_and_numbers() -> None:
     assert parse_budget("1234").images == 1234
     with pytest.raises(ValueError, match="--budget"):
         parse_budget("lots")
+
+
+def test_jobs_auto_is_one_worker_per_core_on_the_cpu() -> None:
+    assert parse_jobs("auto") == 0 and parse_jobs("3") == 3
+    with pytest.raises(argparse.ArgumentTypeError, match="auto or a number"):
+        parse_jobs("many")
+    assert resolve_jobs(0, "cpu") == min(MAX_AUTO_JOBS, cpu_cores())
+    assert resolve_jobs(0, "cuda") == 1 and resolve_jobs(3, "cpu") == 3
+    assert RunConfig().jobs == 0

@@ -15,6 +15,7 @@ import pytest
 from nas_space import ArchSpec, build
 from search import records as R
 from search.run import main
+from search.storage import open_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = """
@@ -24,6 +25,7 @@ budget = "smoke"
 max_mflops = 2
 baseline_mflops = 0.3
 max_rejects = 40
+jobs = 1
 [fixed]
 bn = true
 [ranges]
@@ -135,6 +137,7 @@ def test_duplicates_are_trained_once(tmp_path: Path) -> None:
     (["--space", "nope"], "unknown space 'nope'; valid:"),
     (["--dataset", "nope"], "unknown dataset"),
     (["--trials", "many"], "invalid int value"),
+    (["--jobs", "many"], "--jobs: must be auto or a number"),
     (["--budget", "lots"], "--budget"),
     (["--objectives", "val_acc,flops"], "--objectives"),
 ])
@@ -161,18 +164,22 @@ def test_corrupted_database_is_refused_and_kept(tmp_path: Path, study_file: Path
     assert db.read_bytes() == b"this is not a database" * 100
 
 
-def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, study_file: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, jobs: str) -> None:
+    """SIGINT to the main process only: it interrupts its workers, and every running
+    trial ends failed with reason "interrupted"."""
     f = tmp_path / "slow.toml"
     f.write_text(STUDY.replace('budget = "smoke"', "budget = 200000"))
     proc = subprocess.Popen([sys.executable, "-m", "search.run", "--study-file", str(f),
-                             "--storage", url(tmp_path), "--trials", "2", "--no-baselines"],
+                             "--storage", url(tmp_path), "--trials", "2", "--no-baselines",
+                             "--jobs", jobs],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.time() + 120
     while time.time() < deadline:
         time.sleep(1)
         try:
-            if any(t.state.name == "RUNNING" for t in trials(tmp_path)):
+            if sum(t.state.name == "RUNNING" for t in trials(tmp_path)) >= int(jobs):
                 break
         except (KeyError, Exception):
             continue
@@ -183,17 +190,17 @@ def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, study_file: Path) ->
     assert "resume with" in err and "Traceback" not in err
     ts = trials(tmp_path)
     failed = [t for t in ts if t.state.name == "FAIL"]
-    assert failed and failed[-1].user_attrs[R.FAIL_REASON] == "interrupted"
+    assert len(failed) == int(jobs)
+    assert all(t.user_attrs[R.FAIL_REASON] == "interrupted" for t in failed)
     assert not any(t.state.name == "RUNNING" for t in ts)
 
 
-def test_two_jobs_share_a_journal_study(tmp_path: Path, study_file: Path) -> None:
-    journal = f"journal://{tmp_path / 's.log'}"
-    assert main(["--study-file", str(study_file), "--storage", journal, "--trials", "4",
+@pytest.mark.parametrize("storage", ["sqlite:///{}/s.db", "journal://{}/s.log"])
+def test_two_jobs_share_a_study(tmp_path: Path, study_file: Path, storage: str) -> None:
+    storage = storage.format(tmp_path)
+    assert main(["--study-file", str(study_file), "--storage", storage, "--trials", "4",
                  "--no-baselines", "--jobs", "2"]) == 0
-    from search.storage import open_storage
-
-    study = optuna.load_study(study_name="squeeze-digits", storage=open_storage(journal))
+    study = optuna.load_study(study_name="squeeze-digits", storage=open_storage(storage))
     ts = study.get_trials()
     assert 4 <= len(counted(ts)) <= 5  # a worker may finish the trial it started
     assert not any(t.state.name == "RUNNING" for t in ts)
