@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 import optuna
+import torch
 
 from bench.results import machine, write_section
 from search import records as R
+from search.config import resolve_jobs
 from search.report import dominated_baselines, points, study_hypervolume
 from search.study import counted_trials
 
@@ -53,6 +55,7 @@ def summary(study: optuna.Study, wall: float) -> dict[str, object]:
         "best": max((p.acc for p in searched), default=float("nan")),
         "hv": study_hypervolume(searched),
         "squeeze_dominated": f"{sum(d is not None for _, d in squeeze)}/{len(squeeze)}",
+        "squeeze_all": bool(squeeze) and all(d is not None for _, d in squeeze),
         "baselines": "; ".join(
             f"{b.preset} {b.acc:.4f} @ {b.macs / 1e6:.2f} MFLOPs: "
             + (f"dominated by #{d.number} ({d.acc:.4f} @ {d.macs / 1e6:.2f})" if d
@@ -88,8 +91,10 @@ def main() -> None:
         return
     wall, study = run_search("e2e", args.trials)
     s = summary(study, wall)
+    jobs = resolve_jobs(0, "cuda" if torch.cuda.is_available() else "cpu")
     lines = [
-        f"Measured on {machine()}.", "",
+        f"Measured on {machine()}; the search ran {jobs} worker process(es) (--jobs auto).",
+        "",
         f"`python -m search.run --space squeeze --trials {args.trials}` (studies/squeeze.toml):",
         "",
         "| wall time | searched trials | stopped early | best val acc | hypervolume | "
@@ -97,7 +102,10 @@ def main() -> None:
         "|---|---|---|---|---|---|",
         f"| {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | {s['best']:.4f} | "
         f"{s['hv']:.4f} | {s['squeeze_dominated']} |", "",
-        f"Baselines: {s['baselines']}.",
+        f"Baselines: {s['baselines']}.", "",
+        f"Goals: wall time <= 30 min: {'met' if s['wall_min'] <= 30 else 'missed'}; best "
+        f"val acc >= 0.88: {'met' if s['best'] >= 0.88 else 'missed'}; every SqueezeNet "
+        f"baseline dominated: {'met' if s['squeeze_all'] else 'missed'}.",
     ]
     report("search_e2e", "## Search end to end", lines)
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from nas_space import build, get_preset
+from search.baselines import baseline_spec
 from search.data import Dataset
 from search.trainer import (
     RECIPES,
@@ -16,7 +17,6 @@ from search.trainer import (
     TrainBudget,
     augment,
     autocast,
-    bf16_native,
     evaluate,
     make_optimizer,
     normalize,
@@ -111,17 +111,25 @@ def test_same_seed_gives_identical_results_on_cpu(digits: Dataset) -> None:
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_both_precisions_learn_and_repeat(digits: Dataset, precision: str) -> None:
+def test_both_precisions_learn(digits: Dataset, precision: str) -> None:
     budget = TrainBudget(6000, batch_size=64, precision=precision)
-    results = [train(fire_net(digits, bn=True), digits, budget, seed=1, device="cpu")
-               for _ in range(2)]
-    assert results[0].rungs == results[1].rungs
-    assert results[0].val_acc >= 0.75, results[0].rungs  # 0.87 measured
+    result = train(fire_net(digits, bn=True), digits, budget, seed=1, device="cpu")
+    assert result.val_acc >= 0.75, result.rungs  # 0.87 measured
 
 
-def test_auto_precision_is_bf16_where_the_device_computes_it() -> None:
-    auto = autocast(torch.device("cpu"))
-    assert auto._enabled == bf16_native(torch.device("cpu"))
+def test_baselines_repeat_exactly_on_the_cpu(digits: Dataset) -> None:
+    """MobileNet v2 (depthwise convs) repeats bit for bit in the default precision."""
+    spec, _ = baseline_spec("mobilenet_v2", (1, 8, 10), 0.3)
+    accs = []
+    for _ in range(3):
+        with seeded(0):
+            model = build(spec)
+        accs.append(train(model, digits, TrainBudget.spread(600, 2), seed=0, device="cpu").rungs)
+    assert accs[0] == accs[1] == accs[2]
+
+
+def test_auto_precision_is_fp32_on_the_cpu() -> None:
+    assert not autocast(torch.device("cpu"))._enabled
     assert not autocast(torch.device("cpu"), "fp32")._enabled
     assert autocast(torch.device("cpu"), "bf16")._enabled
 
