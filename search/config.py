@@ -94,8 +94,8 @@ def cpu_cores() -> int:
 
 def resolve_jobs(jobs: int, device: str) -> int:
     """Worker processes to run: `jobs`, or for auto (0) one per CPU core on the CPU, each
-    single-threaded (small nets scale 1.4x from 1 to 2 threads, processes 2x), and one
-    on CUDA."""
+    single-threaded (small nets scale poorly across threads and well across processes),
+    and one on CUDA."""
     if jobs:
         return jobs
     return 1 if device == "cuda" else max(1, min(MAX_AUTO_JOBS, cpu_cores()))

@@ -25,8 +25,8 @@ The recipe, chosen by measurement for tiny budgets (5k images to one epoch):
   images; the running averages lag the weights at a high learning rate and scored a
   net 0.27 that was 0.61, which would mislead early stopping.
 - Precision "auto": bf16 autocast on CUDA, fp32 on the CPU. On an AVX512-BF16 CPU bf16
-  trains 1.2x faster at the same one-epoch accuracy (0.882 against 0.885), but oneDNN's
-  bf16 kernels are not deterministic (MobileNet v2 repeats differ), so it is opt-in there
+  trains faster at about the same accuracy, but oneDNN's bf16 kernels are not
+  deterministic (MobileNet v2 repeats with one seed differ), so it is opt-in there
   (`precision="bf16"`).
 - Inputs scaled to [-1, 1] (x / 127.5 - 1): a fixed normalization that needs no
   dataset statistics, so `evaluate` and exported models need nothing but the pixels.

@@ -23,8 +23,8 @@ class Fire(Block):
         if self.has("expand1x1") and self.has("expand3x3"):
             # BN (per channel) and the activation commute with the concat: one pass over
             # all w_out channels replaces two over narrow slices, whose channels_last
-            # gradients the CPU walks 16 values at a time (a training step of squeezenet1_1
-            # x0.25 went from 35 to 27 ms). The convs keep their names and state_dict order.
+            # gradients the CPU walks a few values at a time. The convs keep their names
+            # and state_dict order.
             self.expand1x1, self.expand3x3 = self.expand1x1[:1], self.expand3x3[:1]
             norm = [nn.BatchNorm2d(spec.w_out)] if bn else []
             self.tail = nn.Sequential(*norm, activation(act))
