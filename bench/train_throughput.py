@@ -17,9 +17,11 @@ at three budgets. The figures go to docs/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -30,6 +32,7 @@ from torchvision import transforms
 
 from bench.results import machine, write_section
 from nas_space import ArchSpec, build, cost, get_preset
+from search.config import cpu_cores
 from search.data import Dataset, load_dataset
 from search.trainer import TrainBudget, make_optimizer, seeded, train
 
@@ -87,6 +90,38 @@ def engine_rate(model: nn.Module, data: Dataset, budget: TrainBudget, seed: int)
     return train(model, data, budget, seed=seed, device="cpu").images_per_s
 
 
+RateFn = Callable[[nn.Module, Dataset, TrainBudget, int], float]
+
+
+def _layout_worker(fn: RateFn, spec: ArchSpec, data: Dataset, budget: TrainBudget, seed: int,
+                   barrier: mp.synchronize.Barrier, out: mp.Queue) -> None:
+    """One single-threaded process of a layout run: (start, end) of its training."""
+    torch.set_num_threads(1)
+    with seeded(seed):
+        model = build(spec)
+    barrier.wait()
+    start = time.monotonic()
+    fn(model, data, budget, seed)
+    out.put((start, time.monotonic()))
+
+
+def layout_rate(fn: RateFn, spec: ArchSpec, data: Dataset, budget: TrainBudget, seed: int,
+                procs: int) -> float:
+    """Images per second of `procs` single-threaded processes training at once, each its own
+    copy of the network (how the search runs its workers)."""
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(procs), ctx.Queue()
+    workers = [ctx.Process(target=_layout_worker, args=(fn, spec, data, budget, seed + i,
+                                                         barrier, out)) for i in range(procs)]
+    for w in workers:
+        w.start()
+    spans = [out.get() for _ in workers]
+    for w in workers:
+        w.join()
+    wall = max(e for _, e in spans) - min(s for s, _ in spans)
+    return procs * budget.images / wall
+
+
 def sgemm_peak(n: int = 2048, reps: int = 5) -> float:
     """The best fp32 matrix-multiply rate in GFLOP/s (2 n^3 flops per product)."""
     gen = torch.Generator().manual_seed(0)
@@ -129,14 +164,28 @@ def measure(args: argparse.Namespace) -> str:
             rate = fn(model, data, b, r)
             if r:
                 rates[name].append(rate)
+    layouts = measure_layouts(spec, data, engine, budget, args.repeats)
     peak = sgemm_peak()
     trials = [(n, trial_seconds(spec, full, n, args.val_images)) for n in (5000, 10_000, 20_000)]
     args.load = (load, os.getloadavg()[0])
-    return report(args, macs, rates, peak, trials)
+    return report(args, macs, rates, layouts, peak, trials)
 
 
-def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]], peak: float,
-           trials: list[tuple[int, float]]) -> str:
+def measure_layouts(spec: ArchSpec, data: Dataset, engine: TrainBudget, tutorial: TrainBudget,
+                    repeats: int) -> dict[str, float]:
+    """Both loops as one single-threaded process and as one such process per core (the
+    search's worker layout): medians of `repeats` runs, images/s summed over processes."""
+    procs = cpu_cores()
+    rates: dict[str, list[float]] = {}
+    for r in range(repeats):
+        for loop, fn, b in (("engine", engine_rate, engine), ("tutorial", tutorial_rate, tutorial)):
+            for n in (1, procs):
+                rates.setdefault(f"{loop} {n}", []).append(layout_rate(fn, spec, data, b, r, n))
+    return {k: statistics.median(v) for k, v in rates.items()}
+
+
+def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]],
+           layouts: dict[str, float], peak: float, trials: list[tuple[int, float]]) -> str:
     """The markdown section."""
     med = {k: statistics.median(v) for k, v in rates.items()}
     engine, tutorial = med["engine"], med["tutorial"]
@@ -165,6 +214,18 @@ def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]], p
         f"data path alone (PIL, ToTensor, Normalize, collation) costs {data_us:.0f} µs an "
         f"image, {100 * tutorial / med['loader']:.0f} % of its time: for this model both "
         "loops are bound by the network's own compute.",
+        "",
+        "Single-threaded processes (wall time around each loop, images/s summed over the "
+        f"processes; median of {args.repeats}):",
+        "",
+        "| processes | engine | tutorial | ratio |",
+        "|---|---|---|---|",
+        *(f"| {n} | {layouts[f'engine {n}']:.0f} | {layouts[f'tutorial {n}']:.0f} "
+          f"| {layouts[f'engine {n}'] / layouts[f'tutorial {n}']:.2f}x |"
+          for n in sorted({int(k.split()[1]) for k in layouts})),
+        "",
+        "The search runs one such process per core (`--jobs auto`), so its machine-wide rate "
+        "is the last row's engine figure.",
         "",
         "Seconds per search trial (build + train + 3 validation rungs on "
         f"{args.val_images} images):",

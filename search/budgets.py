@@ -26,9 +26,9 @@ class Fidelity:
 BUDGETS: Registry[Fidelity] = Registry("budget")
 BUDGETS.register("smoke")(Fidelity(600, 2, 500, "seconds a trial; for tests on digits"))
 BUDGETS.register("short")(Fidelity(6_000, 2, 5000, "a quick look at a space"))
-BUDGETS.register("default")(Fidelity(25_000, 3, 5000, "half an epoch; the default search "
-                                                     "fidelity"))
-BUDGETS.register("long")(Fidelity(50_000, 3, 10_000, "one epoch of the 50k split"))
+BUDGETS.register("default")(Fidelity(50_000, 3, 5000, "one epoch of the 50k split; the "
+                                                     "default search fidelity"))
+BUDGETS.register("long")(Fidelity(150_000, 3, 10_000, "three epochs"))
 BUDGETS.register("full")(Fidelity(250_000, 4, 10_000, "five epochs; for finalists"))
 
 

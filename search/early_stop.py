@@ -1,17 +1,26 @@
 """Pareto-aware early stopping for multi-objective searches (Optuna's pruners refuse them).
 
-The rule, applied at every rung but the last: a trial goes on if its validation accuracy
-at this rung is in the top 1/eta of the trials that reached the rung with the same or
-fewer MACs (itself included). A trial can only join the front by beating the cheaper
-models, so those are the ones it must keep up with; the cheapest model always goes on,
-which keeps the front's cheap end explored. Until `min_peers` such trials exist there
-is no evidence, and every trial goes on.
+The rule, applied at every rung but the last, is successive halving that selects the way
+NSGA-II does (as in multi-objective ASHA). The trials that reached a rung, this one
+included, are sorted into non-dominated fronts by (validation accuracy at the rung, MACs);
+every non-dominated trial goes on, and so do further fronts in order until ceil(n / eta)
+trials go on, taking from the front that does not fit its most isolated members
+(crowding distance; the front's two ends first).
+Larger networks gain more accuracy late in training, so their early ranks understate them:
+a trial whose accuracy is in the top ceil(n / eta^2) of the rung also goes on. Until
+`min_peers` trials reached the rung there is no evidence, and every trial goes on.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+
+import numpy as np
+
+from search.pareto import pareto_mask
+
+DIRECTIONS = ("maximize", "minimize")  # accuracy at the rung, MACs
 
 
 def promising(acc: float, macs: float, peers: Iterable[tuple[float, float]], *, eta: int = 3,
@@ -20,11 +29,44 @@ def promising(acc: float, macs: float, peers: Iterable[tuple[float, float]], *, 
     `peers` are (accuracy at this rung, MACs) of the other trials that reached it."""
     if eta < 2:
         raise ValueError(f"eta: must be >= 2, got {eta}")
-    group = [a for a, m in peers if m <= macs and math.isfinite(a)]
-    group.append(acc)
-    if len(group) < min_peers:
+    group = [(a, m) for a, m in peers if math.isfinite(a)]
+    group.append((acc, macs))
+    n = len(group)
+    if n < min_peers:
         return True
-    keep = math.ceil(len(group) / eta)
-    better = sum(a > acc for a in group)
-    return better < keep
+    if sum(a > acc for a, _ in group) < math.ceil(n / eta**2):
+        return True
+    return selected(np.array(group), n - 1, math.ceil(n / eta))
 
+
+def selected(points: np.ndarray, i: int, keep: int) -> bool:
+    """Whether row i of `points` (accuracy, MACs) is among the rows NSGA-II selects: the
+    first front whole, then further fronts in order while they fit in `keep` rows, then
+    the most isolated rows of the next front."""
+    left = np.arange(len(points))
+    first = True
+    while True:
+        front = pareto_mask(points[left], DIRECTIONS)
+        if front[left == i].any():
+            members = left[front]
+            if first or len(members) <= keep:
+                return True
+            order = np.argsort(-crowding(points[members]), kind="stable")
+            return i in members[order[:keep]]
+        keep -= int(front.sum())
+        if keep <= 0:
+            return False
+        left, first = left[~front], False
+
+
+def crowding(front: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of each row of one front: the normalized side lengths of
+    the box its neighbours span, summed over the objectives; the ends get infinity."""
+    dist = np.zeros(len(front))
+    for col in front.T:
+        order = np.argsort(col, kind="stable")
+        span = col[order[-1]] - col[order[0]]
+        dist[order[[0, -1]]] = np.inf
+        if span > 0:
+            dist[order[1:-1]] += (col[order[2:]] - col[order[:-2]]) / span
+    return dist
