@@ -2,12 +2,14 @@
 
     python -m bench.search_e2e                 # the default command, 200 trials
     python -m bench.search_e2e --compare 60    # early stopping on/off at equal wall-clock
+    python -m bench.search_e2e --samplers 60   # tpe, nsga2 and random, 60 trials each
 
 Runs `python -m search.run --space squeeze --trials N` (the default study file) into a
 fresh database under bench/out/, then reads the study: wall time, best validation
 accuracy, whether a searched trial dominates each SqueezeNet baseline, hypervolume.
 With --compare N it instead runs N trials with early stopping, then the same command
 with --no-early-stop for the same wall time (--timeout), and compares the hypervolumes.
+With --samplers N it runs N trials with each sampler and compares the same figures.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--compare", type=int, metavar="N",
                    help="compare early stopping on/off at equal wall-clock, N trials")
+    p.add_argument("--samplers", type=int, metavar="N",
+                   help="compare the samplers tpe, nsga2 and random, N trials each")
     p.add_argument("--summarize", type=float, metavar="MINUTES",
                    help="only summarize bench/out/e2e.db, a run stopped after MINUTES")
     args = p.parse_args()
@@ -88,6 +92,9 @@ def main() -> None:
         return
     if args.compare:
         compare(args.compare)
+        return
+    if args.samplers:
+        compare_samplers(args.samplers)
         return
     wall, study = run_search("e2e", args.trials)
     s = summary(study, wall)
@@ -123,12 +130,34 @@ def compare(trials: int) -> None:
     lines = [
         f"Measured on {machine()}. The squeeze study file, no baselines; the second run "
         f"stops starting trials at the first run's wall time.", "",
-        "| early stopping | wall time | searched trials | stopped early | best val acc | "
-        "hypervolume |", "|---|---|---|---|---|---|",
+        *table("early stopping", rows),
+    ]
+    report("search_e2e_compare", "## Early stopping at equal wall-clock", lines)
+
+
+def compare_samplers(trials: int) -> None:
+    """The same study, `trials` searched trials with each sampler."""
+    rows = []
+    for sampler in ("tpe", "nsga2", "random"):
+        wall, study = run_search(f"e2e-{sampler}", trials, "--no-baselines",
+                                 "--sampler", sampler)
+        rows.append((sampler, summary(study, wall)))
+    lines = [
+        f"Measured on {machine()}. The squeeze study file, no baselines, {trials} searched "
+        "trials each, seed 0.", "",
+        *table("sampler", rows),
+    ]
+    report("search_e2e_samplers", "## Samplers", lines)
+
+
+def table(key: str, rows: list[tuple[str, dict[str, object]]]) -> list[str]:
+    """A markdown table of search summaries, one row each."""
+    return [
+        f"| {key} | wall time | searched trials | stopped early | best val acc | hypervolume |",
+        "|---|---|---|---|---|---|",
         *(f"| {k} | {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | "
           f"{s['best']:.4f} | {s['hv']:.4f} |" for k, s in rows),
     ]
-    report("search_e2e_compare", "## Early stopping at equal wall-clock", lines)
 
 
 def report(name: str, title: str, lines: list[str]) -> None:

@@ -12,9 +12,11 @@ class Fidelity:
     """How long a trial trains, how often it is measured, and on how many validation images.
 
     Rungs sit at images / 2^k (k = rungs-1 .. 0). Spacing them by 2 rather than by eta
-    keeps the first rung past the learning-rate warm-up, where accuracy starts to rank
-    models; at images / 9 it is mostly noise (measured: a trial at 0.10 there ended at
-    0.83, the study's best)."""
+    keeps the first rung near the end of the learning-rate warm-up (15 % of the budget),
+    where accuracy starts to rank models; deeper in the warm-up it is mostly noise (seen
+    in development: a trial at 0.10 at images / 9 ended at 0.83, its study's best). The
+    default budget's first rung, at 1/8 of an epoch, is the cheapest filter for which
+    200 trials fit in half an hour (docs/RESULTS.md)."""
 
     images: int
     rungs: int = 3
@@ -26,7 +28,7 @@ class Fidelity:
 BUDGETS: Registry[Fidelity] = Registry("budget")
 BUDGETS.register("smoke")(Fidelity(600, 2, 500, "seconds a trial; for tests on digits"))
 BUDGETS.register("short")(Fidelity(6_000, 2, 5000, "a quick look at a space"))
-BUDGETS.register("default")(Fidelity(50_000, 3, 5000, "one epoch of the 50k split; the "
+BUDGETS.register("default")(Fidelity(50_000, 4, 5000, "one epoch of the 50k split; the "
                                                      "default search fidelity"))
 BUDGETS.register("long")(Fidelity(150_000, 3, 10_000, "three epochs"))
 BUDGETS.register("full")(Fidelity(250_000, 4, 10_000, "five epochs; for finalists"))
