@@ -19,6 +19,7 @@ from nas_space import ArchSpec, Cost, Space, build, cost
 from search import records as R
 from search.early_stop import promising
 from search.latency import latency_ms
+from search.study import taken_places
 from search.trainer import NonFiniteLossError, TrainBudget, seeded, train
 
 
@@ -48,12 +49,21 @@ class Evaluator:
     eta: int = 3
     fixed: dict[str, Any] = field(default_factory=dict)
     weights_dir: Path | None = None
+    run_id: str = ""
     current: optuna.Trial | None = field(default=None, init=False, repr=False)
 
     # -- the searched trial ------------------------------------------------
-    def run(self, study: optuna.Study) -> Outcome:
-        """Ask the sampler for one architecture and evaluate it; always tells the trial."""
+    def run(self, study: optuna.Study, target: int | None = None) -> Outcome:
+        """Ask the sampler for one architecture and evaluate it; always tells the trial.
+
+        With a target, the new trial first takes its place in flight, and gives way
+        (fails, reason "surplus") if counted trials and this run's trials in flight
+        asked before it already reach the target: parallel workers stop at the target.
+        """
         trial = self.current = study.ask()
+        trial.set_user_attr(R.RUN, self.run_id)
+        if target is not None and taken_places(study, self.run_id, trial.number) >= target:
+            return self._fail(study, trial, "surplus")
         try:
             spec = self.space.sample(trial, self.fixed)
         except ValueError as e:  # a space bug, not the user's: record and go on

@@ -20,7 +20,9 @@ trial.user_attrs:
   TRAIN_SECONDS, IMAGES_PER_S, DEVICE, SEED
   LATENCY_MS  measured forward latency (batch 1) when it is an objective
   DUPLICATE_OF  the trial number whose result was reused
-  FAIL_REASON   why a trial failed ("interrupted", "non-finite loss at ...", ...)
+  FAIL_REASON   why a trial failed ("interrupted", "non-finite loss at ...", "surplus", ...)
+  RUN         the id of the search.run invocation (a main process and its workers) that
+              asked for a searched trial; its trials in flight hold places toward --trials
 study.user_attrs:
   OBJECTIVES  e.g. ["val_acc", "macs"]; DIRECTIONS e.g. ["maximize", "minimize"]
   SPACE, DATASET, BUDGET (images seen), RUNGS_AT (rung positions), SEED, SAMPLER,
@@ -53,6 +55,7 @@ SEED: Final = "seed"
 LATENCY_MS: Final = "latency_ms"
 DUPLICATE_OF: Final = "duplicate_of"
 FAIL_REASON: Final = "fail_reason"
+RUN: Final = "run"
 
 ROLE_SEARCH: Final = "search"
 ROLE_BASELINE: Final = "baseline"

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -38,7 +39,7 @@ from search.data import DataError, list_datasets, load_dataset
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
 from search.storage import ROOT, StorageError, open_storage, redact
-from search.study import StudyError, counted_trials, open_study, weights_dir
+from search.study import StudyError, counted_trials, open_study, taken_places, weights_dir
 from search.trainer import TrainBudget, pick_device
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
@@ -93,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     a("--study-file", help="a TOML file fixing any of these options, plus [fixed] "
       "metaparameters, [ranges] and a [grid] (default: studies/<space>.toml if it exists; "
       "'none' for no file)")
-    a("--worker", action="store_true", help=argparse.SUPPRESS)
+    a("--worker", metavar="RUN", help=argparse.SUPPRESS)  # a helper of run RUN
     return p
 
 
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     try:
         cfg = config_from_args(ns)
-        return search(cfg, argv, worker=ns.worker)
+        return search(cfg, argv, run=ns.worker)
     except KeyboardInterrupt:
         return EXIT_INTERRUPT
     except (ValueError, UnknownNameError) as e:
@@ -128,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def search(cfg: RunConfig, argv: list[str], *, worker: bool = False) -> int:
-    """Run (or resume) the study to cfg.trials searched trials."""
+def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
+    """Run (or resume) the study to cfg.trials searched trials; `run` is set in the helper
+    processes of a run with --jobs > 1 and names the run they help."""
     start = time.monotonic()
+    worker = run is not None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     fid = parse_budget(cfg.budget)
     data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download)
@@ -150,22 +153,25 @@ def search(cfg: RunConfig, argv: list[str], *, worker: bool = False) -> int:
         fixed = {**{k: v for k, v in space.defaults.items() if k not in cfg.grid}, **fixed}
     ev = Evaluator(space, data, budget, cfg.objectives, device, cfg.seed, cfg.max_mflops,
                    cfg.max_params, cfg.early_stop, cfg.eta, fixed,
-                   weights_dir(cfg, study))
-    helpers = _spawn_workers(cfg, argv) if cfg.jobs > 1 and not worker else []
+                   weights_dir(cfg, study), run or uuid.uuid4().hex)
+    helpers = _spawn_workers(cfg, argv, ev.run_id) if cfg.jobs > 1 and not worker else []
     try:
         if cfg.baselines and not worker:
             _baselines(study, ev, cfg)
         code = _search_loop(study, ev, cfg, quiet=worker, start=start)
+        for h in helpers:
+            h.wait()
+        if code is None and not worker:  # trials in flight ended without counting: top up
+            ev = replace(ev, run_id=uuid.uuid4().hex)
+            code = _search_loop(study, ev, cfg, quiet=False, start=start)
     except KeyboardInterrupt:
         ev.interrupt(study)
         _stop(helpers)
         print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
         return EXIT_INTERRUPT
-    for h in helpers:
-        h.wait()
     if not worker:
         _final_report(study, ev, cfg, data)
-    return code
+    return code or 0
 
 
 def _baselines(study: optuna.Study, ev: Evaluator, cfg: RunConfig) -> None:
@@ -176,12 +182,14 @@ def _baselines(study: optuna.Study, ev: Evaluator, cfg: RunConfig) -> None:
 
 
 def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
-                 start: float) -> int:
+                 start: float) -> int | None:
+    """Search until the study holds cfg.trials searched trials. None: this process
+    stopped short because the run's trials in flight in other processes fill the target."""
     done = counted_trials(study)
     bar = tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc=study.study_name,
                unit="trial", disable=quiet or None, dynamic_ncols=True)
     rejects = 0
-    while done < cfg.trials:
+    while taken_places(study, ev.run_id) < cfg.trials:
         if cfg.timeout is not None and time.monotonic() - start > cfg.timeout:
             bar.close()
             print(f"time limit of {cfg.timeout:g} s reached after {done} searched trials")
@@ -190,7 +198,7 @@ def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: b
             bar.close()
             print(f"the grid is exhausted: {done} distinct specs searched")
             return 0
-        outcome = ev.run(study)
+        outcome = ev.run(study, cfg.trials)
         rejects = 0 if outcome.counts else rejects + 1
         if rejects >= cfg.max_rejects:
             bar.close()
@@ -206,7 +214,7 @@ def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: b
                             hv=f"{stats['hv']:.4f}", refresh=False)
             bar.refresh()
     bar.close()
-    return 0
+    return 0 if counted_trials(study) >= cfg.trials else None
 
 
 def _final_report(study: optuna.Study, ev: Evaluator, cfg: RunConfig, data: Any) -> None:
@@ -225,12 +233,12 @@ def _final_report(study: optuna.Study, ev: Evaluator, cfg: RunConfig, data: Any)
 
 
 def _command(argv: list[str]) -> str:
-    args = [a for a in argv if a != "--worker"]
+    args = [a for a in argv if not a.startswith("--worker")]
     return "python -m search.run " + " ".join(shlex.quote(redact(a)) for a in args)
 
 
-def _spawn_workers(cfg: RunConfig, argv: list[str]) -> list[subprocess.Popen[bytes]]:
-    cmd = [sys.executable, "-m", "search.run", *argv, "--worker"]
+def _spawn_workers(cfg: RunConfig, argv: list[str], run: str) -> list[subprocess.Popen[bytes]]:
+    cmd = [sys.executable, "-m", "search.run", *argv, f"--worker={run}"]
     return [subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
             for _ in range(cfg.jobs - 1)]
 

@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 from optuna.samplers import BaseSampler, GridSampler
 from optuna.storages import BaseStorage
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from nas_space import Space
 from search import records as R
@@ -76,10 +76,26 @@ def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, fid: Fidelity
 
 def counted_trials(study: optuna.Study) -> int:
     """Searched architectures evaluated: trained fully or stopped early."""
-    return sum(1 for t in study.get_trials(deepcopy=False,
-                                           states=(TrialState.COMPLETE, TrialState.PRUNED))
-               if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
-               and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED))
+    return sum(map(_counts, study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))))
+
+
+def taken_places(study: optuna.Study, run: str, below: int | None = None) -> int:
+    """Counted trials plus the trials that run `run` has in flight (those numbered below
+    `below` only), read in one snapshot: the places toward --trials already taken."""
+    taken = 0
+    for t in study.get_trials(deepcopy=False, states=(
+            TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
+        if t.state != TrialState.RUNNING:
+            taken += _counts(t)
+        elif t.user_attrs.get(R.RUN) == run and (below is None or t.number < below):
+            taken += 1
+    return taken
+
+
+def _counts(t: FrozenTrial) -> bool:
+    return (t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
+            and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED))
 
 
 def weights_dir(cfg: RunConfig, study: optuna.Study) -> Path:
