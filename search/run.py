@@ -39,7 +39,7 @@ from search.data import DataError, list_datasets, load_dataset
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
 from search.storage import ROOT, StorageError, open_storage, redact
-from search.study import StudyError, counted_trials, open_study, taken_places, weights_dir
+from search.study import StudyError, counted_trials, open_study, places, weights_dir
 from search.trainer import TrainBudget, pick_device
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
@@ -185,11 +185,11 @@ def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: b
                  start: float) -> int | None:
     """Search until the study holds cfg.trials searched trials. None: this process
     stopped short because the run's trials in flight in other processes fill the target."""
-    done = counted_trials(study)
+    done, flying = places(study, ev.run_id)
     bar = tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc=study.study_name,
                unit="trial", disable=quiet or None, dynamic_ncols=True)
     rejects = 0
-    while taken_places(study, ev.run_id) < cfg.trials:
+    while done + flying < cfg.trials:
         if cfg.timeout is not None and time.monotonic() - start > cfg.timeout:
             bar.close()
             print(f"time limit of {cfg.timeout:g} s reached after {done} searched trials")
@@ -206,7 +206,7 @@ def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: b
                   f"this space has no more new feasible specs under the constraints "
                   f"(loosen --max-mflops/--max-params or widen [ranges])", file=sys.stderr)
             return EXIT_ERROR
-        done = counted_trials(study)
+        done, flying = places(study, ev.run_id)
         if outcome.counts:
             stats = progress_stats(study)
             bar.n = min(done, cfg.trials)
@@ -214,7 +214,7 @@ def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: b
                             hv=f"{stats['hv']:.4f}", refresh=False)
             bar.refresh()
     bar.close()
-    return 0 if counted_trials(study) >= cfg.trials else None
+    return 0 if done >= cfg.trials else None
 
 
 def _final_report(study: optuna.Study, ev: Evaluator, cfg: RunConfig, data: Any) -> None:

@@ -80,17 +80,22 @@ def counted_trials(study: optuna.Study) -> int:
         deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))))
 
 
-def taken_places(study: optuna.Study, run: str, below: int | None = None) -> int:
-    """Counted trials plus the trials that run `run` has in flight (those numbered below
-    `below` only), read in one snapshot: the places toward --trials already taken."""
-    taken = 0
+def places(study: optuna.Study, run: str, below: int | None = None) -> tuple[int, int]:
+    """(counted trials, trials that run `run` has in flight), read in one snapshot; with
+    `below`, only the trials in flight numbered below it."""
+    done = flying = 0
     for t in study.get_trials(deepcopy=False, states=(
             TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
         if t.state != TrialState.RUNNING:
-            taken += _counts(t)
+            done += _counts(t)
         elif t.user_attrs.get(R.RUN) == run and (below is None or t.number < below):
-            taken += 1
-    return taken
+            flying += 1
+    return done, flying
+
+
+def taken_places(study: optuna.Study, run: str, below: int | None = None) -> int:
+    """The places toward --trials already taken: counted trials plus those in flight."""
+    return sum(places(study, run, below))
 
 
 def _counts(t: FrozenTrial) -> bool:

@@ -112,7 +112,7 @@ def test_same_seed_gives_identical_results_on_cpu(digits: Dataset) -> None:
 
 
 # One run on 8x8 digits at lr 0.2 is noisy and its numerics differ between CPU models
-# (seed 1 gave 0.96 in fp32 on one CPU and 0.74 on another), so the test asks the median
+# (seed 1 cleared 0.75 in fp32 on one CPU and gave 0.74 on another), so the test asks the median
 # of three seeds to clear six times chance in fp32 and five times chance in bf16, which
 # learns slower on CPUs with native bf16 matrix units (0.66 seen on one).
 @pytest.mark.parametrize(("precision", "floor"), [("fp32", 0.6), ("bf16", 0.5)])
@@ -186,7 +186,7 @@ def test_recalibrate_bn_measures_the_batch_statistics(digits: Dataset) -> None:
 def test_the_engine_learns_digits(digits: Dataset) -> None:
     model = fire_net(digits, width=0.5, bn=True)
     result = train(model, digits, TrainBudget.spread(6000, 3), seed=0, device="cpu")
-    assert result.val_acc >= 0.6, result.rungs  # chance is 0.1; seeds give 0.78-0.94 here
+    assert result.val_acc >= 0.6, result.rungs  # chance is 0.1
     assert result.rungs[-1][1] > result.rungs[0][1]
     assert result.images_per_s > 0 and result.train_seconds > result.eval_seconds > 0
     assert result.device == "cpu" and not result.stopped
