@@ -165,6 +165,8 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
             ev = replace(ev, run_id=uuid.uuid4().hex)
             code = _search_loop(study, ev, cfg, quiet=False, start=start)
     except KeyboardInterrupt:
+        # The process exits next: a second Ctrl-C must not cut this cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         ev.interrupt(study)
         _stop(helpers)
         print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
