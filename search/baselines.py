@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import optuna
-from optuna.trial import TrialState
-
 from nas_space import ArchSpec, cost, get_preset, list_presets
 from search import records as R
 from search.objective import Evaluator
+from search.view import StudyView
 
 #: The seed networks, cheapest usable width first found from WIDTHS.
 PRESETS = (
@@ -29,24 +27,24 @@ def baseline_spec(name: str, shape: tuple[int, int, int],
     return spec, width
 
 
-def trained_baselines(study: optuna.Study) -> set[str]:
-    """Preset names already trained (or being trained) in this study."""
-    return {t.user_attrs[R.PRESET] for t in study.get_trials(deepcopy=False)
-            if t.user_attrs.get(R.ROLE) == R.ROLE_BASELINE and t.state != TrialState.FAIL
-            and R.PRESET in t.user_attrs}
+def trained_baselines(view: StudyView) -> set[str]:
+    """Preset names trained, or being trained by a live worker, in this study (a baseline
+    left running by a dead run is failed by the read, so it is trained again)."""
+    return view.read().trained_baselines()
 
 
-def run_baseline(study: optuna.Study, ev: Evaluator, name: str, max_mflops: float) -> str:
+def run_baseline(view: StudyView, ev: Evaluator, name: str, max_mflops: float) -> str:
     """Train one baseline to the full budget (no early stopping) and record it."""
     shape = (ev.space.in_channels, ev.space.input_size, ev.space.num_classes)
     spec, width = baseline_spec(name, shape, max_mflops)
-    trial = ev.current = study.ask()
+    trial = ev.current = view.ask()
     c = cost(spec)
     ev._describe(trial, spec, c, R.ROLE_BASELINE)
+    trial.set_user_attr(R.CLAIMED, True)
     trial.set_user_attr(R.PRESET, name)
     trial.set_user_attr(R.PRESET_WIDTH, width)
     trial.set_user_attr(R.SEED, ev.seed)
-    outcome = ev.with_early_stop(False).train_spec(study, trial, spec, c, ev.seed)
+    outcome = ev.with_early_stop(False).train_spec(view, trial, spec, c, ev.seed)
     return outcome.status
 
 

@@ -18,10 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search.budgets import Fidelity
 from search.records import OBJECTIVE_DIRECTIONS
 from search.storage import default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
+#: A study's fingerprint: what its results depend on (see `fingerprint`).
+Fingerprint = dict[str, Any]
+
+
+class UsageError(ValueError):
+    """A bad option, flag value or study file: one line, exit code 2, no traceback."""
 
 
 @dataclass(frozen=True)
@@ -63,24 +70,41 @@ class RunConfig:
 
     def check(self) -> RunConfig:
         """Validate values a type check cannot; raise ValueError naming the option."""
-        if self.trials < 0:
-            raise ValueError(f"--trials: must be >= 0, got {self.trials}")
+        if self.trials < 1:
+            raise UsageError(f"--trials: must be >= 1, got {self.trials}")
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"--sampler: {self.sampler!r} is not one of {', '.join(SAMPLERS)}")
+            raise UsageError(f"--sampler: {self.sampler!r} is not one of {', '.join(SAMPLERS)}")
         if self.sampler == "grid" and not self.grid:
-            raise ValueError("--sampler grid: needs a [grid] table in a --study-file")
+            raise UsageError("--sampler grid: needs a [grid] table in a --study-file")
         unknown = [o for o in self.objectives if o not in OBJECTIVE_DIRECTIONS]
         if unknown or "val_acc" not in self.objectives or len(set(self.objectives)) < 2:
-            raise ValueError(f"--objectives: need val_acc and at least one of "
+            raise UsageError(f"--objectives: need val_acc and at least one of "
                              f"{', '.join(k for k in OBJECTIVE_DIRECTIONS if k != 'val_acc')}"
                              f" (comma-separated), got {','.join(self.objectives)}")
         for name in ("max_mflops", "max_params", "baseline_mflops", "timeout"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise ValueError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
+                raise UsageError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
         if self.jobs < 0 or self.eta < 2 or self.max_rejects < 1:
-            raise ValueError("--jobs must be auto (0) or >= 1, eta >= 2 and max_rejects >= 1")
+            raise UsageError("--jobs must be auto (0) or >= 1, eta >= 2 and max_rejects >= 1")
         return self
+
+
+def fingerprint(cfg: RunConfig, fid: Fidelity, split: dict[str, int]) -> Fingerprint:
+    """What a study's results depend on, stored with the study; a resume must match it
+    field by field (search.study.open_study names the first difference). An option that
+    changes results becomes part of it by one line here."""
+    return {
+        "space": cfg.space,
+        "dataset": cfg.dataset,
+        "split": split,  # {"train": images, "val": images}
+        "budget": {"images": fid.images, "rungs": fid.rungs, "spacing": fid.spacing,
+                   "val_images": fid.val_images},
+        "constraints": {"max_mflops": cfg.max_mflops, "max_params": cfg.max_params},
+        "fixed": dict(cfg.fixed),
+        "ranges": dict(cfg.ranges),
+        "objectives": list(cfg.objectives),
+    }
 
 
 #: The most workers "auto" starts: beyond this the SQLite storage becomes the bottleneck.
@@ -118,19 +142,19 @@ def read_study_file(path: str | Path) -> dict[str, Any]:
     """The options a study file sets; unknown keys and bad TOML are one-line errors."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"--study-file: no file at {p}")
+        raise UsageError(f"--study-file: no file at {p}")
     try:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"--study-file: {p} is not valid TOML ({e})") from None
+        raise UsageError(f"--study-file: {p} is not valid TOML ({e})") from None
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"--study-file: {p}: unknown key {unknown[0]!r}; valid keys: "
+        raise UsageError(f"--study-file: {p}: unknown key {unknown[0]!r}; valid keys: "
                          + ", ".join(sorted(known)))
     for table in ("fixed", "ranges", "grid"):
         if table in data and not isinstance(data[table], dict):
-            raise ValueError(f"--study-file: {p}: [{table}] must be a table")
+            raise UsageError(f"--study-file: {p}: [{table}] must be a table")
     if isinstance(data.get("budget"), int):
         data["budget"] = str(data["budget"])
     if "objectives" in data:
@@ -158,4 +182,4 @@ def _check_type(key: str, value: Any, hint: str) -> None:
     if value is None or base not in ok:
         return
     if not ok[base](value):
-        raise ValueError(f"{key}: expected {base}, got {value!r}")
+        raise UsageError(f"{key}: expected {base}, got {value!r}")

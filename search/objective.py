@@ -19,8 +19,8 @@ from nas_space import ArchSpec, Cost, Space, build, cost
 from search import records as R
 from search.early_stop import promising
 from search.latency import latency_ms
-from search.study import taken_places
 from search.trainer import NonFiniteLossError, TrainBudget, seeded, train
+from search.view import StudyView
 
 
 @dataclass
@@ -53,31 +53,28 @@ class Evaluator:
     current: optuna.Trial | None = field(default=None, init=False, repr=False)
 
     # -- the searched trial ------------------------------------------------
-    def run(self, study: optuna.Study, target: int | None = None) -> Outcome:
+    def run(self, view: StudyView, target: int | None = None) -> Outcome:
         """Ask the sampler for one architecture and evaluate it; always tells the trial.
 
         With a target, the new trial first takes its place in flight, and gives way
-        (fails, reason "surplus") if counted trials and this run's trials in flight
-        asked before it already reach the target: parallel workers stop at the target.
+        (fails, reason "surplus") if counted trials and trials in flight that asked
+        before it already reach the target: parallel workers stop at the target.
         """
-        trial = self.current = study.ask()
-        trial.set_user_attr(R.RUN, self.run_id)
-        if target is not None and taken_places(study, self.run_id, trial.number) >= target:
+        study = view.study
+        trial = self.current = view.ask(self.run_id)
+        if target is not None and view.read().taken(below=trial.number) >= target:
             return self._fail(study, trial, "surplus")
-        try:
-            spec = self.space.sample(trial, self.fixed)
-        except ValueError as e:  # a space bug, not the user's: record and go on
-            return self._fail(study, trial, f"invalid spec: {e}")
+        spec = self.space.sample(trial, self.fixed)  # a ValueError here is a bug: raise
         c = cost(spec)
         self._describe(trial, spec, c, R.ROLE_SEARCH)
         if self._gate(trial, c):
             trial.set_user_attr(R.STATUS, R.INFEASIBLE)
             study.tell(trial, self._values(0.0, c, None))
             return Outcome(trial.number, R.INFEASIBLE, counts=False)
-        twin = _find_twin(study, spec.digest(), trial.number)
+        twin = view.claim(trial, spec.digest())
         if twin is not None:
             return self._reuse(study, trial, twin)
-        return self.train_spec(study, trial, spec, c, self.seed * 1_000_003 + trial.number)
+        return self.train_spec(view, trial, spec, c, self.seed * 1_000_003 + trial.number)
 
     def _gate(self, trial: optuna.Trial, c: Cost) -> bool:
         """Record the constraints (<= 0 is feasible); True if the spec is over a limit."""
@@ -98,15 +95,19 @@ class Evaluator:
                 trial.set_user_attr(key, twin.user_attrs[key])
         if twin.state == TrialState.COMPLETE:
             study.tell(trial, twin.values)
-        else:
+        else:  # stopped early, or still training (in flight)
             study.tell(trial, state=TrialState.PRUNED)
         return Outcome(trial.number, R.DUPLICATE, counts=False)
 
-    def train_spec(self, study: optuna.Study, trial: optuna.Trial, spec: ArchSpec, c: Cost,
+    def train_spec(self, view: StudyView, trial: optuna.Trial, spec: ArchSpec, c: Cost,
                    seed: int) -> Outcome:
-        """Train a described trial's network, stopping early if it is not promising."""
+        """Train a described trial's network, stopping early if it is not promising.
+
+        A non-finite loss, running out of memory or a network that fails to build fails
+        the trial with the reason stored; any other exception fails it and is raised."""
+        study = view.study
         trial.set_user_attr(R.SEED, seed)
-        peers = _rung_peers(study, trial.number)
+        peers = view.read().rung_peers(trial.number)
         curve: list[list[float]] = []
 
         def on_rung(images: int, acc: float) -> bool:
@@ -117,12 +118,19 @@ class Evaluator:
             return promising(acc, c.macs, peers.get(images, []), eta=self.eta)
 
         try:
-            with seeded(seed):  # the init, and dropout while training, draw from this seed
-                model = build(spec)
+            with seeded(seed), view.heartbeat(trial):  # init and dropout draw from this seed
+                model = _build(spec)
                 result = train(model, self.data, self.budget, seed=seed, device=self.device,
                                on_rung=on_rung)
-        except NonFiniteLossError as e:
+        except (NonFiniteLossError, BuildError) as e:
             return self._fail(study, trial, str(e))
+        except Exception as e:
+            if not _out_of_memory(e):
+                self._fail(study, trial, f"crashed: {type(e).__name__}: {e}")
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return self._fail(study, trial, f"out of memory: {str(e).splitlines()[0][:200]}")
         acc = curve[-1][1]
         self._record_run(trial, result, acc)
         if result.stopped:
@@ -188,22 +196,18 @@ class Evaluator:
         return replace(self, early_stop=on)
 
 
-def _find_twin(study: optuna.Study, digest: str, number: int) -> FrozenTrial | None:
-    """An earlier trained trial (searched or baseline) of the same network, if any."""
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        status = t.user_attrs.get(R.STATUS)
-        if t.number != number and t.user_attrs.get(R.DIGEST) == digest and status in (
-                R.COMPLETE, R.STOPPED):
-            return t
-    return None
+class BuildError(Exception):
+    """A sampled spec whose network cannot be built."""
 
 
-def _rung_peers(study: optuna.Study, number: int) -> dict[int, list[tuple[float, float]]]:
-    """(accuracy, MACs) of every other trial at each rung it reached."""
-    peers: dict[int, list[tuple[float, float]]] = {}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        if t.number == number or t.user_attrs.get(R.STATUS) not in (R.COMPLETE, R.STOPPED):
-            continue
-        for images, acc in t.user_attrs.get(R.RUNGS, []):
-            peers.setdefault(int(images), []).append((acc, t.user_attrs[R.MACS]))
-    return peers
+def _build(spec: ArchSpec) -> torch.nn.Module:
+    try:
+        return build(spec)
+    except Exception as e:
+        raise BuildError(f"build failed: {type(e).__name__}: {e}") from e
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, Python's MemoryError, or the CPU allocator's failure."""
+    return isinstance(e, torch.OutOfMemoryError | MemoryError) or (
+        isinstance(e, RuntimeError) and "can't allocate memory" in str(e))

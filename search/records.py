@@ -22,11 +22,16 @@ trial.user_attrs:
   DUPLICATE_OF  the trial number whose result was reused
   FAIL_REASON   why a trial failed ("interrupted", "non-finite loss at ...", "surplus", ...)
   RUN         the id of the search.run invocation (a main process and its workers) that
-              asked for a searched trial; its trials in flight hold places toward --trials
+              asked for a searched trial
+  WORKER      "host:pid:start" of the process running the trial, so that a trial whose
+              process died is found and failed (search.study.StudyView)
+  CLAIMED     true on a trial that holds the claim to train its spec (see search.view)
+  RETRY_OF    for a searched trial re-run after its worker died: the failed trial's number
 study.user_attrs:
   OBJECTIVES  e.g. ["val_acc", "macs"]; DIRECTIONS e.g. ["maximize", "minimize"]
   SPACE, DATASET, BUDGET (images seen), RUNGS_AT (rung positions), SEED, SAMPLER,
   CONSTRAINTS ({"max_mflops": ..., "max_params": ...}), COMMAND (how it was started)
+  FINGERPRINT what the results depend on (search.config.fingerprint); a resume must match it
   TEST_ACC    {trial number: test accuracy} of the searched front members, computed once at
               the end of a run (finished trials take no new attributes, so it lives here)
 """
@@ -56,6 +61,9 @@ LATENCY_MS: Final = "latency_ms"
 DUPLICATE_OF: Final = "duplicate_of"
 FAIL_REASON: Final = "fail_reason"
 RUN: Final = "run"
+WORKER: Final = "worker"
+RETRY_OF: Final = "retry_of"
+CLAIMED: Final = "claimed"
 
 ROLE_SEARCH: Final = "search"
 ROLE_BASELINE: Final = "baseline"
@@ -76,6 +84,7 @@ RUNGS_AT: Final = "rungs_at"
 SAMPLER: Final = "sampler"
 CONSTRAINTS: Final = "constraints"
 COMMAND: Final = "command"
+FINGERPRINT: Final = "fingerprint"
 
 #: Objective names, what they read, and their direction. "macs" is shown as MFLOPs
 #: (multiply-adds); values are stored in their natural unit (MACs, params, bytes, ms).

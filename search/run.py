@@ -3,12 +3,14 @@
     python -m search.run --space squeeze --trials 200
 
 Re-running the same command resumes the study and tops it up to --trials searched
-architectures. Ctrl-C marks the running trial failed ("interrupted") and exits 130.
+architectures; the same command on other machines (with a postgresql:// storage) joins
+the study. Ctrl-C marks the running trial failed ("interrupted") and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import subprocess
@@ -24,12 +26,15 @@ import torch
 from tqdm import tqdm
 
 from nas_space import UnknownNameError, get_space, list_spaces
+from search import records as R
 from search.baselines import available_baselines, run_baseline, trained_baselines
 from search.budgets import BUDGETS, parse_budget
 from search.config import (
     SAMPLERS,
     RunConfig,
+    UsageError,
     cpu_cores,
+    fingerprint,
     merge,
     parse_jobs,
     read_study_file,
@@ -38,11 +43,14 @@ from search.config import (
 from search.data import DataError, list_datasets, load_dataset
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
-from search.storage import ROOT, StorageError, open_storage, redact
-from search.study import StudyError, counted_trials, open_study, places, weights_dir
+from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
+from search.study import StudyError, counted_trials, open_study, weights_dir
 from search.trainer import TrainBudget, pick_device
+from search.view import StudyView
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
+#: Seconds between looks at the study while the trials in flight fill the target.
+WAIT_S = 2
 STUDIES = ROOT / "studies"
 #: Seconds an interrupted worker gets to mark its running trial before it is terminated.
 STOP_GRACE_S = 20
@@ -59,7 +67,9 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="python -m search.run", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="FLOPs are multiply-adds (MACs), as in fvcore and the ShuffleNet paper.")
+        epilog="FLOPs are multiply-adds (MACs), as in fvcore and the ShuffleNet paper. "
+        "Exit codes: 0 done, 1 a data, storage or study problem (or a worker that failed), "
+        "2 a bad option or study file, 130 interrupted.")
     a = p.add_argument
     a("--space", help=f"design space: {', '.join(list_spaces())} (default squeeze)")
     a("--trials", type=int, help="target number of searched architectures in the study "
@@ -78,9 +88,13 @@ def parser() -> argparse.ArgumentParser:
     a("--max-params", type=int, help="constraint: parameter count")
     a("--sampler", choices=SAMPLERS, help="default tpe; grid needs a study file [grid] table")
     a("--seed", type=int, help="seed of the sampler and of every trial's training (default 0)")
-    a("--storage", help="Optuna storage URL: sqlite:///FILE.db, postgresql://..., or "
-      "journal://FILE.log (default: sqlite file studies/studies.db)")
+    a("--storage", help="Optuna storage URL: journal://FILE.log (one machine), "
+      "postgresql://USER@HOST/DB (many machines; the password from $PGPASSWORD, ~/.pgpass "
+      f"or a libpq service) or sqlite:///FILE.db; default ${ENV_STORAGE}, else the journal "
+      "file studies/studies.log")
     a("--study", help="study name (default <space>-<dataset>)")
+    a("--resume", action="store_true", help="join or resume an existing study only: "
+      "a study name that is not in the storage is an error, not a new study")
     a("--jobs", type=parse_jobs, help="parallel worker processes on this machine: a number, "
       "or auto (the default): one single-threaded worker per CPU core, or 1 on CUDA; "
       "use 1 for runs that repeat exactly with the same --seed")
@@ -99,29 +113,39 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(ns: argparse.Namespace) -> RunConfig:
-    flags = {k: v for k, v in vars(ns).items() if k not in ("study_file", "worker")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("study_file", "worker", "resume")}
     if flags.get("objectives"):
         flags["objectives"] = tuple(o.strip() for o in flags["objectives"].split(","))
+    if flags.get("storage") is None and os.environ.get(ENV_STORAGE):
+        flags["storage"] = os.environ[ENV_STORAGE]
     path = ns.study_file
     if path is None:
         default = STUDIES / f"{ns.space or 'squeeze'}.toml"
         path = str(default) if default.exists() else "none"
-    file_options = read_study_file(path) if path != "none" else {}
-    cfg = merge(file_options, flags)
-    parse_budget(cfg.budget)
-    get_space(cfg.space)  # unknown space: one line listing the valid ones
+    try:
+        file_options = read_study_file(path) if path != "none" else {}
+        cfg = merge(file_options, flags)
+        parse_budget(cfg.budget)
+        get_space(cfg.space)  # unknown space: one line listing the valid ones
+        if cfg.dataset not in list_datasets():
+            raise UsageError(f"unknown dataset {cfg.dataset!r}; valid: "
+                             f"{', '.join(list_datasets())}")
+    except (ValueError, UnknownNameError) as e:  # all user input here
+        raise UsageError(str(e)) from None
     return cfg
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: exit codes as in --help. Only user mistakes and unusable data or
+    storages are one-line errors; anything else is a bug and raises with its traceback."""
     argv = sys.argv[1:] if argv is None else argv
     ns = parser().parse_args(argv)
     try:
         cfg = config_from_args(ns)
-        return search(cfg, argv, run=ns.worker)
+        return search(cfg, argv, run=ns.worker, resume=ns.resume)
     except KeyboardInterrupt:
         return EXIT_INTERRUPT
-    except (ValueError, UnknownNameError) as e:
+    except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except (DataError, StorageError, StudyError) as e:
@@ -129,19 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
-    """Run (or resume) the study to cfg.trials searched trials; `run` is set in the helper
-    processes of a run with --jobs > 1 and names the run they help."""
+def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
+           resume: bool = False) -> int:
+    """Run (or resume, or join) the study to cfg.trials searched trials; `run` is set in
+    the helper processes of a run with --jobs > 1 and names the run they help."""
     start = time.monotonic()
     worker = run is not None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     fid = parse_budget(cfg.budget)
     data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download)
-    space = get_space(cfg.space, in_channels=data.in_channels, input_size=data.input_size,
-                      num_classes=data.num_classes, ranges=cfg.ranges)
-    space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
-    storage = open_storage(cfg.storage)
-    study = open_study(cfg, storage, space, fid, command=_command(argv), worker=worker)
+    try:
+        space = get_space(cfg.space, in_channels=data.in_channels, input_size=data.input_size,
+                          num_classes=data.num_classes, ranges=cfg.ranges)
+        space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
+    except ValueError as e:
+        raise UsageError(f"[fixed]/[ranges]: {e}") from None
+    split = {"train": len(data.train_y), "val": len(data.val_y)}
+    study = open_study(cfg, open_storage(cfg.storage), space, fingerprint(cfg, fid, split),
+                       command=_command(argv), worker=worker, create=not resume)
+    view = StudyView(study)
     device = pick_device(cfg.device)
     cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))
     if cfg.jobs > 1:
@@ -157,13 +187,9 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
     helpers = _spawn_workers(cfg, argv, ev.run_id) if cfg.jobs > 1 and not worker else []
     try:
         if cfg.baselines and not worker:
-            _baselines(study, ev, cfg)
-        code = _search_loop(study, ev, cfg, quiet=worker, start=start)
-        for h in helpers:
-            h.wait()
-        if code is None and not worker:  # trials in flight ended without counting: top up
-            ev = replace(ev, run_id=uuid.uuid4().hex)
-            code = _search_loop(study, ev, cfg, quiet=False, start=start)
+            _baselines(view, ev, cfg)
+        code = _search_loop(view, ev, cfg, quiet=worker, start=start)
+        failed = _wait(helpers)
     except KeyboardInterrupt:
         # The process exits next: a second Ctrl-C must not cut this cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -171,52 +197,62 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
         _stop(helpers)
         print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
         return EXIT_INTERRUPT
+    except BaseException:  # a bug: the helpers mark their trials, the traceback follows
+        _stop(helpers)
+        raise
     if not worker:
         _final_report(study, ev, cfg, data)
-    return code or 0
+    for pid, rc in failed:
+        print(f"error: worker process {pid} exited with code {rc} (its output is above); "
+              f"its trial was failed and retried", file=sys.stderr)
+    return code or (EXIT_ERROR if failed else 0)
 
 
-def _baselines(study: optuna.Study, ev: Evaluator, cfg: RunConfig) -> None:
-    todo = [b for b in available_baselines() if b not in trained_baselines(study)]
+def _baselines(view: StudyView, ev: Evaluator, cfg: RunConfig) -> None:
+    todo = [b for b in available_baselines() if b not in trained_baselines(view)]
     limit = cfg.baseline_mflops or cfg.max_mflops or 10.0
     for name in tqdm(todo, desc="baselines", unit="net", leave=False, disable=not todo):
-        run_baseline(study, ev, name, limit)
+        run_baseline(view, ev, name, limit)
 
 
-def _search_loop(study: optuna.Study, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
-                 start: float) -> int | None:
-    """Search until the study holds cfg.trials searched trials. None: this process
-    stopped short because the run's trials in flight in other processes fill the target."""
-    done, flying = places(study, ev.run_id)
-    bar = tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc=study.study_name,
+def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
+                 start: float) -> int:
+    """Search until the study holds cfg.trials searched trials. While the trials in flight
+    (of any worker, on any machine) would reach the target, wait: one of them may fail."""
+    snap = view.read()
+    bar = tqdm(total=cfg.trials, initial=min(snap.counted(), cfg.trials), desc=view.name,
                unit="trial", disable=quiet or None, dynamic_ncols=True)
     rejects = 0
-    while done + flying < cfg.trials:
+    while (done := snap.counted()) < cfg.trials:
         if cfg.timeout is not None and time.monotonic() - start > cfg.timeout:
             bar.close()
             print(f"time limit of {cfg.timeout:g} s reached after {done} searched trials")
             return 0
-        if ev.grid_exhausted(study):
+        if ev.grid_exhausted(view.study):
             bar.close()
             print(f"the grid is exhausted: {done} distinct specs searched")
             return 0
-        outcome = ev.run(study, cfg.trials)
-        rejects = 0 if outcome.counts else rejects + 1
+        if snap.taken() >= cfg.trials:
+            time.sleep(WAIT_S)
+            snap = view.read()
+            continue
+        outcome = ev.run(view, cfg.trials)
+        rejects = 0 if outcome.counts or outcome.status == R.FAILED else rejects + 1
         if rejects >= cfg.max_rejects:
             bar.close()
-            print(f"error: {rejects} samples in a row were infeasible, duplicates or failed; "
+            print(f"error: {rejects} samples in a row were infeasible or duplicates; "
                   f"this space has no more new feasible specs under the constraints "
                   f"(loosen --max-mflops/--max-params or widen [ranges])", file=sys.stderr)
             return EXIT_ERROR
-        done, flying = places(study, ev.run_id)
+        snap = view.read()
         if outcome.counts:
-            stats = progress_stats(study)
-            bar.n = min(done, cfg.trials)
+            stats = progress_stats(view.study)
+            bar.n = min(snap.counted(), cfg.trials)
             bar.set_postfix(front=stats["front"], best=f"{stats['best']:.4f}",
                             hv=f"{stats['hv']:.4f}", refresh=False)
             bar.refresh()
     bar.close()
-    return 0 if done >= cfg.trials else None
+    return 0
 
 
 def _final_report(study: optuna.Study, ev: Evaluator, cfg: RunConfig, data: Any) -> None:
@@ -240,9 +276,29 @@ def _command(argv: list[str]) -> str:
 
 
 def _spawn_workers(cfg: RunConfig, argv: list[str], run: str) -> list[subprocess.Popen[bytes]]:
-    cmd = [sys.executable, "-m", "search.run", *argv, f"--worker={run}"]
-    return [subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
+    """The helper processes; the storage URL goes in the environment, so a password in
+    it does not show in their command lines."""
+    cmd = [sys.executable, "-m", "search.run", *_without_storage(argv), f"--worker={run}"]
+    env = {**os.environ, ENV_STORAGE: cfg.storage}
+    return [subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], env=env)
             for _ in range(cfg.jobs - 1)]
+
+
+def _without_storage(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--storage":
+            skip = True
+        elif not a.startswith("--storage="):
+            out.append(a)
+    return out
+
+
+def _wait(helpers: list[subprocess.Popen[bytes]]) -> list[tuple[int, int]]:
+    """Wait for every helper; the (pid, exit code) of those that failed."""
+    return [(h.pid, rc) for h in helpers if (rc := h.wait()) != 0]
 
 
 def _stop(helpers: list[subprocess.Popen[bytes]]) -> None:

@@ -1,21 +1,42 @@
 """Opening Optuna storages from one URL form, with one-line errors and hidden passwords.
 
-Accepted: any SQLAlchemy URL Optuna takes (sqlite:///path.db, postgresql://user:pw@host/db)
-and journal:///path/to/file.log for Optuna's journal-file backend (parallel workers on
-one machine).
+Accepted:
+    journal:///path/to/file.log   Optuna's journal file (the default, studies/studies.log):
+                                  many worker processes on one machine, no lock errors
+    postgresql://user@host/db     PostgreSQL, for workers on many machines (the password
+                                  may also come from $PGPASSWORD, ~/.pgpass or a libpq
+                                  service; the whole URL from $NAS_STORAGE)
+    sqlite:///path.db             SQLite, for one process (older default)
+and any other SQLAlchemy URL Optuna takes. SQL storages record heartbeats of running
+trials, so a trial whose worker died is found and failed (search.study.StudyView).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import warnings
 from pathlib import Path
 
 import optuna
 from optuna.storages import BaseStorage
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DB = ROOT / "studies" / "studies.db"
+DEFAULT_LOG = ROOT / "studies" / "studies.log"
+#: The environment variable that may carry the storage URL (keeps a password off argv).
+ENV_STORAGE = "NAS_STORAGE"
+#: SQL storages: seconds between heartbeats of a running trial, and the silence after
+#: which its worker is taken for dead.
+HEARTBEAT_S = 10
+GRACE_S = 60
+
+
+# The search runs trials by ask and tell and starts their heartbeats itself
+# (search.view.StudyView.heartbeat); Optuna's heartbeat and retry are marked experimental.
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning,
+                        message=".*(RetryHeartbeatStaleTrialCallback|heartbeat_interval|"
+                        "grace_period)")
 
 
 class StorageError(Exception):
@@ -23,40 +44,77 @@ class StorageError(Exception):
 
 
 def default_storage_url() -> str:
-    return f"sqlite:///{DEFAULT_DB}"
+    return f"journal://{DEFAULT_LOG}"
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+def redact(text: str) -> str:
+    """The URL (or any text holding one) with passwords replaced by ***."""
+    text = re.sub(r"(://[^:/@\s]+:)[^@\s]*@", r"\1***@", text)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", text)
+
+
+def file_path(url: str) -> Path | None:
+    """The file behind a sqlite:/// or journal:// URL, else None."""
+    for prefix in ("sqlite:///", "journal://"):
+        if url.startswith(prefix):
+            return Path(url[len(prefix):])
+    return None
+
+
+def open_storage(url: str, *, create: bool = True) -> BaseStorage:
+    """Open (or, with create, make) a storage; raise StorageError with a one-line reason."""
+    try:
+        if url.startswith("journal://"):
+            return _journal(Path(url[len("journal://"):]), create)
+        path = _sqlite_path(url)
+        if path is not None:
+            if not create and not path.exists():
+                raise StorageError(f"no study database at {path}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _check_sqlite(path, need_study_tables=not create)
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+            engine_kwargs=_engine_kwargs(url))
+    except StorageError:
+        raise
+    except ModuleNotFoundError as e:
+        raise StorageError(f"cannot open storage {redact(url)}: the driver {e.name!r} is "
+                           f"missing (pip install -e '.[postgres]')") from None
+    except Exception as e:  # SQLAlchemy raises many types; the user needs one line
+        raise StorageError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return redact(lines[0]) if lines else type(e).__name__
+
+
+def _engine_kwargs(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):  # wait for a lock rather than fail at once
+        return {"connect_args": {"timeout": 60}}
+    if url.startswith("postgresql"):  # a dropped connection is reopened, not an error
+        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    return {}
+
+
+def _journal(path: Path, create: bool) -> BaseStorage:
+    if not path.exists():
+        if not create:
+            raise StorageError(f"no journal file at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif path.stat().st_size:
+        with path.open("rb") as f:
+            head = f.read(1)
+        if head != b"{":
+            raise StorageError(f"{path} is not an Optuna journal file")
+    backend = optuna.storages.journal.JournalFileBackend(str(path))
+    return optuna.storages.JournalStorage(backend)
 
 
 def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
     return Path(url[len("sqlite:///"):])
-
-
-def open_storage(url: str, *, create: bool = True) -> BaseStorage:
-    """Open (or, with create, make) a storage; raise StorageError with a one-line reason."""
-    if url.startswith("journal://"):
-        path = Path(url[len("journal://"):])
-        if not create and not path.exists():
-            raise StorageError(f"no journal file at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend)
-    path = _sqlite_path(url)
-    if path is not None:
-        if not create and not path.exists():
-            raise StorageError(f"no study database at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _check_sqlite(path, need_study_tables=not create)
-    try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
-    except Exception as e:  # SQLAlchemy raises many types; the user needs one line
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StorageError(f"cannot open storage {redact(url)}: {redact(reason)}") from None
 
 
 def _check_sqlite(path: Path, need_study_tables: bool) -> None:

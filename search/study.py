@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -10,16 +11,15 @@ from typing import Any
 import optuna
 from optuna.samplers import BaseSampler, GridSampler
 from optuna.storages import BaseStorage
-from optuna.trial import FrozenTrial, TrialState
 
 from nas_space import Space
 from search import records as R
-from search.budgets import Fidelity
-from search.config import RunConfig
-from search.storage import ROOT
+from search.config import Fingerprint, RunConfig
+from search.storage import ROOT, redact
+from search.view import Snapshot
 
-#: Study attributes that must agree when a study is resumed.
-FIXED_ATTRS = (R.SPACE, R.DATASET, R.OBJECTIVES, R.BUDGET)
+#: What studies made before fingerprints stored of one; a resume of those compares these.
+LEGACY_ATTRS = (R.SPACE, R.DATASET, R.OBJECTIVES, R.BUDGET)
 
 
 class StudyError(Exception):
@@ -51,56 +51,72 @@ def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseS
     return QuietGrid(grid, seed=seed)
 
 
-def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, fid: Fidelity, *,
-               command: str, worker: bool = False) -> optuna.Study:
-    """Create the study or load it, refusing to mix spaces, datasets, objectives or budgets."""
+def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, print_: Fingerprint, *,
+               command: str, worker: bool = False, create: bool = True) -> optuna.Study:
+    """Create the study or load it, refusing a resume whose fingerprint differs."""
+    if not create and cfg.study_name not in optuna.get_all_study_names(storage):
+        raise StudyError(f"no study {cfg.study_name!r} in {redact(cfg.storage)} (studies: "
+                         f"{', '.join(optuna.get_all_study_names(storage)) or 'none'})")
     study = optuna.create_study(
         study_name=cfg.study_name, storage=storage, directions=cfg.directions,
         sampler=make_sampler(cfg, space, worker=worker), load_if_exists=True)
-    wanted = {R.SPACE: cfg.space, R.DATASET: cfg.dataset, R.OBJECTIVES: list(cfg.objectives),
-              R.BUDGET: fid.images}
     stored = study.user_attrs
-    for key in FIXED_ATTRS:
-        if key in stored and stored[key] != wanted[key]:
-            raise StudyError(
-                f"study {cfg.study_name!r} was made with {key} {stored[key]!r}, not "
-                f"{wanted[key]!r}; use --study NAME for a new study")
-    if not stored:
-        for key, value in {**wanted, R.DIRECTIONS: cfg.directions, R.SAMPLER: cfg.sampler,
-                           R.SEED: cfg.seed, R.COMMAND: command,
-                           R.CONSTRAINTS: {"max_mflops": cfg.max_mflops,
-                                           "max_params": cfg.max_params}}.items():
-            study.set_user_attr(key, value)
+    if R.FINGERPRINT in stored:
+        _check(cfg.study_name, stored[R.FINGERPRINT], print_)
+    elif stored:  # made before fingerprints: compare what it stored, then adopt one
+        _check(cfg.study_name, {k: stored[k] for k in LEGACY_ATTRS if k in stored},
+               {k: v for k, v in _flat(print_).items() if k in LEGACY_ATTRS})
+    if R.FINGERPRINT not in stored:
+        _label(study, cfg, print_, command, fresh=not stored)
     return study
+
+
+def _label(study: optuna.Study, cfg: RunConfig, print_: Fingerprint, command: str, *,
+           fresh: bool) -> None:
+    study.set_user_attr(R.FINGERPRINT, print_)
+    if not fresh:
+        return
+    for key, value in {R.SPACE: cfg.space, R.DATASET: cfg.dataset,
+                       R.OBJECTIVES: list(cfg.objectives), R.BUDGET: print_["budget"]["images"],
+                       R.DIRECTIONS: cfg.directions, R.SAMPLER: cfg.sampler, R.SEED: cfg.seed,
+                       R.COMMAND: command, R.CONSTRAINTS: print_["constraints"]}.items():
+        study.set_user_attr(key, value)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"budget": {"rungs": 4}} -> {"budget.rungs": 4}; "budget" is also the image count,
+    the one budget field that studies made before fingerprints stored."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    if "budget.images" in out:
+        out["budget"] = out["budget.images"]
+    return out
+
+
+def _check(name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """StudyError naming the first field where a resume differs from the stored study."""
+    have, want = _flat(stored), _flat(wanted)
+    for key in sorted(have.keys() | want.keys()):
+        if key == "budget" and "budget.images" in have:
+            continue
+        if have.get(key) != want.get(key):
+            raise StudyError(
+                f"study {name!r} was made with {key} = {_show(have.get(key))}, not "
+                f"{_show(want.get(key))}; rerun with the study's settings, or use "
+                f"--study NAME for a new study")
+
+
+def _show(value: Any) -> str:
+    return "(unset)" if value is None else json.dumps(value, sort_keys=True)
 
 
 def counted_trials(study: optuna.Study) -> int:
     """Searched architectures evaluated: trained fully or stopped early."""
-    return sum(map(_counts, study.get_trials(
-        deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))))
-
-
-def places(study: optuna.Study, run: str, below: int | None = None) -> tuple[int, int]:
-    """(counted trials, trials that run `run` has in flight), read in one snapshot; with
-    `below`, only the trials in flight numbered below it."""
-    done = flying = 0
-    for t in study.get_trials(deepcopy=False, states=(
-            TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)):
-        if t.state != TrialState.RUNNING:
-            done += _counts(t)
-        elif t.user_attrs.get(R.RUN) == run and (below is None or t.number < below):
-            flying += 1
-    return done, flying
-
-
-def taken_places(study: optuna.Study, run: str, below: int | None = None) -> int:
-    """The places toward --trials already taken: counted trials plus those in flight."""
-    return sum(places(study, run, below))
-
-
-def _counts(t: FrozenTrial) -> bool:
-    return (t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
-            and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED))
+    return Snapshot(study.get_trials(deepcopy=False)).counted()
 
 
 def weights_dir(cfg: RunConfig, study: optuna.Study) -> Path:

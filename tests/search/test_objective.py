@@ -1,4 +1,4 @@
-"""search.objective: a searched trial gives way when the run's trials in flight fill --trials."""
+"""search.objective: a searched trial gives way when the trials in flight fill --trials."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from search import records as R
 from search.data import Dataset
 from search.objective import Evaluator
 from search.trainer import TrainBudget
+from search.view import StudyView
 
 
 def evaluator(data: Dataset, run: str) -> Evaluator:
@@ -22,18 +23,17 @@ def evaluator(data: Dataset, run: str) -> Evaluator:
 
 def test_a_trial_gives_way_to_earlier_ones_in_flight(digits: Dataset) -> None:
     study = optuna.create_study(directions=["maximize", "minimize"])
+    view = StudyView(study)
     ev = evaluator(digits, "run-b")
-    other = study.ask()  # another worker of the same run, training
-    other.set_user_attr(R.RUN, "run-b")
-    stale = study.ask()  # left RUNNING by an earlier run that died
-    stale.set_user_attr(R.RUN, "run-a")
+    view.ask("run-b")  # another worker of the same run, training
+    view.ask("run-a")  # a worker of another machine's run, training
 
-    surplus = ev.run(study, target=1)
+    surplus = ev.run(view, target=2)
     trial = study.trials[surplus.number]
     assert surplus.status == R.FAILED and not surplus.counts
     assert trial.state == TrialState.FAIL and trial.user_attrs[R.FAIL_REASON] == "surplus"
     assert trial.params == {} and R.SPEC not in trial.user_attrs  # given way before sampling
 
-    kept = ev.run(study, target=2)
+    kept = ev.run(view, target=3)
     assert kept.counts and study.trials[kept.number].user_attrs[R.RUN] == "run-b"
-    assert ev.run(study).counts  # without a target nothing gives way
+    assert ev.run(view).counts  # without a target nothing gives way

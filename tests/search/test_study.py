@@ -1,12 +1,17 @@
-"""search.study: which trials count toward --trials, and the places taken by trials in flight."""
+"""search.view: which trials count toward --trials, the places taken by trials in flight,
+and the clean-up of trials whose worker died."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import optuna
 from optuna.trial import TrialState, create_trial
 
 from search import records as R
-from search.study import counted_trials, taken_places
+from search.study import counted_trials
+from search.view import StudyView
 
 
 def finished(study: optuna.Study, state: TrialState, role: str, status: str) -> None:
@@ -14,24 +19,55 @@ def finished(study: optuna.Study, state: TrialState, role: str, status: str) -> 
                                  user_attrs={R.ROLE: role, R.STATUS: status}))
 
 
-def in_flight(study: optuna.Study, run: str) -> int:
-    trial = study.ask()
-    trial.set_user_attr(R.RUN, run)
-    return trial.number
+def dead_worker() -> str:
+    """The worker id of a process that has exited (this host)."""
+    code = "from search.liveness import worker_id; print(worker_id())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
-def test_searched_trials_in_flight_of_this_run_hold_places() -> None:
+def test_searched_trials_in_flight_hold_places_and_dead_ones_are_failed() -> None:
     study = optuna.create_study()
     finished(study, TrialState.COMPLETE, R.ROLE_SEARCH, R.COMPLETE)
     finished(study, TrialState.PRUNED, R.ROLE_SEARCH, R.STOPPED)
     finished(study, TrialState.COMPLETE, R.ROLE_SEARCH, R.DUPLICATE)
     finished(study, TrialState.COMPLETE, R.ROLE_SEARCH, R.INFEASIBLE)
     finished(study, TrialState.COMPLETE, R.ROLE_BASELINE, R.COMPLETE)
-    mine = in_flight(study, "run-b")
-    in_flight(study, "run-a")  # left RUNNING by an earlier run that died: holds no place
-    later = in_flight(study, "run-b")
-    assert counted_trials(study) == 2
-    assert taken_places(study, "run-b") == 4
-    assert taken_places(study, "run-b", below=later) == 3
-    assert taken_places(study, "run-b", below=mine) == 2
-    assert taken_places(study, "run-c") == 2
+    view = StudyView(study)
+    mine = view.ask("run-b").number
+    other_run = view.ask("run-a").number  # another machine's worker: holds a place too
+    dead = view.ask("run-a")
+    dead.set_user_attr(R.WORKER, dead_worker())  # its process is gone
+    later = view.ask("run-b").number
+    snap = view.read()
+    assert counted_trials(study) == snap.counted() == 2
+    assert snap.taken() == 5
+    assert snap.taken(below=later) == 4
+    assert snap.taken(below=other_run) == 3
+    assert snap.taken(below=mine) == 2
+    failed = study.trials[dead.number]
+    assert failed.state == TrialState.FAIL
+    assert failed.user_attrs[R.FAIL_REASON].startswith("worker died")
+    assert not any(t.state == TrialState.WAITING for t in study.trials)  # nothing sampled yet
+
+
+def test_a_dead_searched_trial_is_retried_and_a_dead_baseline_is_not() -> None:
+    study = optuna.create_study()
+    view = StudyView(study)
+    searched = view.ask("run-a")
+    searched.suggest_float("SR", 0.1, 1.0)
+    searched.set_user_attr(R.ROLE, R.ROLE_SEARCH)
+    searched.set_user_attr(R.SPEC, "{}")
+    baseline = view.ask()
+    baseline.set_user_attr(R.ROLE, R.ROLE_BASELINE)
+    baseline.set_user_attr(R.PRESET, "squeezenet1_0")
+    for t in (searched, baseline):
+        t.set_user_attr(R.WORKER, dead_worker())
+    assert view.read().trained_baselines() == set()
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1
+    assert waiting[0].params == study.trials[searched.number].params
+    assert waiting[0].user_attrs == {R.RETRY_OF: searched.number}
+    again = view.ask("run-b")  # the next ask takes the retry, with the same parameters
+    assert again.suggest_float("SR", 0.1, 1.0) == searched.params["SR"]
+    assert not study.get_trials(states=(TrialState.WAITING,))
