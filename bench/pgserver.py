@@ -43,12 +43,13 @@ def free_port() -> int:
 class LocalPostgres:
     """initdb + pg_ctl start in a temporary folder; stop and remove it on exit."""
 
-    def __init__(self, parent: str | Path | None = None) -> None:
+    def __init__(self) -> None:
         bindir = pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
+        # In the system temp folder: the postgres user must be able to reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="nas-pg-"))
         self.data = self.root / "data"
         self.password = secrets.token_hex(12)
         self.port = free_port()
