@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import BaseStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,9 +74,7 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
                 raise StorageError(f"no study database at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
             _check_sqlite(path, need_study_tables=not create)
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            engine_kwargs=_engine_kwargs(url))
+        return _rdb(url)
     except StorageError:
         raise
     except ModuleNotFoundError as e:
@@ -82,6 +82,21 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
                            f"missing (pip install -e '.[postgres]')") from None
     except Exception as e:  # SQLAlchemy raises many types; the user needs one line
         raise StorageError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+
+
+def _rdb(url: str, tries: int = 4) -> BaseStorage:
+    """RDBStorage; workers that create the tables of a new database at the same moment
+    collide once (duplicate table or type), so a collision is retried."""
+    for attempt in range(tries):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                engine_kwargs=_engine_kwargs(url))
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
 
 
 def _first_line(e: BaseException) -> str:

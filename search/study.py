@@ -54,12 +54,17 @@ def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseS
 def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, print_: Fingerprint, *,
                command: str, worker: bool = False, create: bool = True) -> optuna.Study:
     """Create the study or load it, refusing a resume whose fingerprint differs."""
-    if not create and cfg.study_name not in optuna.get_all_study_names(storage):
+    names = optuna.get_all_study_names(storage)
+    if not create and cfg.study_name not in names:
         raise StudyError(f"no study {cfg.study_name!r} in {redact(cfg.storage)} (studies: "
-                         f"{', '.join(optuna.get_all_study_names(storage)) or 'none'})")
-    study = optuna.create_study(
-        study_name=cfg.study_name, storage=storage, directions=cfg.directions,
-        sampler=make_sampler(cfg, space, worker=worker), load_if_exists=True)
+                         f"{', '.join(names) or 'none'}); leave out --resume to start it")
+    sampler = make_sampler(cfg, space, worker=worker)
+    if cfg.study_name in names:  # loading writes nothing (creating first would, in a journal)
+        study = optuna.load_study(study_name=cfg.study_name, storage=storage, sampler=sampler)
+    else:
+        study = optuna.create_study(study_name=cfg.study_name, storage=storage,
+                                    directions=cfg.directions, sampler=sampler,
+                                    load_if_exists=True)
     stored = study.user_attrs
     if R.FINGERPRINT in stored:
         _check(cfg.study_name, stored[R.FINGERPRINT], print_)
@@ -100,7 +105,7 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _check(name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
     """StudyError naming the first field where a resume differs from the stored study."""
     have, want = _flat(stored), _flat(wanted)
-    for key in sorted(have.keys() | want.keys()):
+    for key in [*want, *(k for k in have if k not in want)]:  # the fingerprint's order
         if key == "budget" and "budget.images" in have:
             continue
         if have.get(key) != want.get(key):
