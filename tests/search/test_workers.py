@@ -45,7 +45,8 @@ def test_three_machines_share_one_postgres_study(tmp_path: Path, postgres: Local
 
 def test_jobs_4_on_the_journal_file(tmp_path: Path) -> None:
     storage = f"journal://{tmp_path / 'studies.log'}"
-    proc = start(["--study-file", str(study_file(tmp_path)), "--storage", storage,
+    # trials long enough that the helpers, which start later, find work left
+    proc = start(["--study-file", str(study_file(tmp_path, "3000")), "--storage", storage,
                   "--trials", "8", "--no-baselines", "--jobs", "4"])
     out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, out
