@@ -21,15 +21,19 @@ PIP := $(BIN)/python -m pip install -q --retries 10 --timeout 60
 # Three tries: a package index that drops a connection should not fail a fresh set-up.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) --upgrade pip || $(PIP) --upgrade pip || true
-	$(PIP) -e '.[test]' || (sleep 10; $(PIP) -e '.[test]') || (sleep 30; $(PIP) -e '.[test]')
+	$(PIP) -e '.[test,postgres]' || (sleep 10; $(PIP) -e '.[test,postgres]') || \
+		(sleep 30; $(PIP) -e '.[test,postgres]')
 	touch $@
 
 $(SYSTEM): scripts/system-deps.sh | $(BIN)/python
 	bash scripts/system-deps.sh
 	touch $@
 
+# Pass options through ARGS, e.g. without apt: make run ARGS="--data-root DIR" or ARGS=--download
+ARGS ?=
+
 run: setup
-	$(BIN)/python -m search.run --space squeeze --trials 200
+	$(BIN)/python -m search.run --space squeeze --trials 200 $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -44,6 +48,7 @@ bench: setup
 	$(BIN)/python -m bench.cost_speed
 	$(BIN)/python -m bench.train_throughput
 	$(BIN)/python -m bench.dashboard_render
+	$(BIN)/python -m bench.storage_load
 
 dashboard: setup
 	$(BIN)/python -m dashboard

@@ -2,9 +2,11 @@
 # Install the Debian packages the project uses, where apt is available:
 #   dataset-fashion-mnist  the default dataset (/usr/share/datasets/fashion-mnist)
 #   chromium               the headless browser of the dashboard's browser test
+#   postgresql             PostgreSQL server and client (studies shared by many machines;
+#                          the tests start their own server from its initdb and pg_ctl)
 # Idempotent: installs only what is missing. Without apt (or root), prints what to do.
 set -euo pipefail
-want=(dataset-fashion-mnist chromium)
+want=(dataset-fashion-mnist chromium postgresql postgresql-client)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,3 +24,4 @@ fi
 echo "installing Debian packages: ${missing[*]}"
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The tests start their own servers; the cluster the package may have started is not needed.
