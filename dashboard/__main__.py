@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from dashboard import ENV_STORAGE
+from dashboard import ENV_HOST, ENV_STORAGE
 from search.storage import default_storage_url, redact
 
 APP = Path(__file__).resolve().with_name("app.py")
@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"${ENV_STORAGE})")
     parser.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: %(default)s, this machine only)")
+                        help="address to listen on (default: %(default)s, this machine only; "
+                             "another address shares the studies with the network)")
     parser.add_argument("--study", action="append", default=[],
                         help="study to show first (repeat to overlay several)")
     args = parser.parse_args(argv)
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     """Replace this process with the streamlit server."""
     args = parse_args(argv)
     os.environ[ENV_STORAGE] = args.storage
+    os.environ[ENV_HOST] = args.host  # the user's explicit choice of address
     print(f"dashboard: http://{args.host}:{args.port}  storage: {redact(args.storage)}",
           flush=True)
     os.chdir(ROOT)

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from optuna.storages import BaseStorage
 
-from dashboard import ENV_STORAGE, data, pages
+from dashboard import ENV_HOST, ENV_STORAGE, data, pages
 from search.storage import StorageError, default_storage_url, redact
 
 PAGES = {"Pareto front": pages.pareto_page, "Progress": pages.progress_page,
@@ -133,9 +133,29 @@ def load(url: str, names: list[str]) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def exposed() -> str | None:
+    """Why this server must not serve studies: it listens beyond loopback (no address
+    set listens on every interface, as `streamlit run` from another folder does) and the
+    user did not choose that address with `python -m dashboard --host`."""
+    address = (st.get_option("server.address") or "").strip()
+    if address in ("localhost", "::1") or address.startswith("127."):
+        return None
+    if address and os.environ.get(ENV_HOST) == address:
+        return None
+    where = f"on {address}" if address else "on every network interface"
+    return (f"This dashboard listens {where}, so it would show your studies to other "
+            "machines: restart it with `python -m dashboard` (127.0.0.1), or add "
+            "`--server.address 127.0.0.1` to `streamlit run`; to share it on purpose, "
+            "use `python -m dashboard --host ADDRESS`.")
+
+
 def main() -> None:
     """Sidebar, study choice, then the chosen page; bad input gives one line, not a traceback."""
     st.set_page_config(page_title="NAS explorer", layout="wide")
+    problem = exposed()
+    if problem:
+        st.error(problem)
+        return
     url, page = sidebar()
     st.title("NAS design-space explorer")
     try:
