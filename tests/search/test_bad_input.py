@@ -105,7 +105,7 @@ def _newer_schema(path: Path) -> None:
      "not a readable study database"),
     ("a newer schema", _newer_schema, "cannot open storage"),
 ])
-def test_bad_database_files(made: tuple[Path, Path], tmp_path: Path, case: str, make,  # noqa: ANN001
+def test_bad_database_files(made: tuple[Path, Path], tmp_path: Path, case: str, make,
                             message: str, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "s.db"
     make(db)

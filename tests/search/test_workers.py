@@ -7,6 +7,7 @@ import multiprocessing as mp
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -56,7 +57,7 @@ def test_jobs_4_on_the_journal_file(tmp_path: Path) -> None:
     assert len(pids_that_trained(ts)) == 4, "every worker trains"
 
 
-def wait_for(cond, timeout: float = 300) -> None:  # noqa: ANN001
+def wait_for(cond: Callable[[], object], timeout: float = 300) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
