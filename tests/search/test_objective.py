@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import optuna
+import pytest
 import torch
 from optuna.trial import TrialState
 
-from nas_space import get_space
+from nas_space import Space, get_space
+from search import objective
 from search import records as R
 from search.data import Dataset
-from search.objective import Evaluator
-from search.trainer import TrainBudget
+from search.objective import BuildError, Evaluator
+from search.run import main
+from search.storage import open_storage
+from search.trainer import NonFiniteLossError, TrainBudget
 from search.view import StudyView
+from tests.search.workers import study_file
 
 
 def evaluator(data: Dataset, run: str) -> Evaluator:
@@ -37,3 +45,58 @@ def test_a_trial_gives_way_to_earlier_ones_in_flight(digits: Dataset) -> None:
     kept = ev.run(view, target=3)
     assert kept.counts and study.trials[kept.number].user_attrs[R.RUN] == "run-b"
     assert ev.run(view).counts  # without a target nothing gives way
+
+
+def _raise(e: BaseException) -> Callable[..., object]:
+    def fail(*args: object, **kwargs: object) -> object:
+        raise e
+    return fail
+
+
+@pytest.mark.parametrize("where, error, reason", [
+    ("_build", BuildError("build failed: RuntimeError: channels do not divide"),
+     "build failed: RuntimeError: channels do not divide"),
+    ("train", torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+     "out of memory: CUDA out of memory. Tried to allocate 2.00 GiB"),
+    ("train", RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't "
+                           "allocate memory: you tried to allocate 9999999999 bytes"),
+     "out of memory: [enforce fail"),
+    ("train", NonFiniteLossError(12, float("nan")), "non-finite loss"),
+])
+def test_a_failure_inside_a_trial_is_stored_and_the_search_goes_on(
+        digits: Dataset, monkeypatch: pytest.MonkeyPatch, where: str, error: Exception,
+        reason: str) -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    view = StudyView(study)
+    ev = evaluator(digits, "run")
+    with monkeypatch.context() as m:
+        m.setattr(objective, where, _raise(error))
+        failed = ev.run(view)
+    trial = study.trials[failed.number]
+    assert trial.state == TrialState.FAIL and not failed.counts
+    assert trial.user_attrs[R.FAIL_REASON].startswith(reason)
+    assert ev.run(view).counts  # the search goes on
+
+
+def test_a_bug_inside_a_trial_stops_the_run_with_its_traceback(
+        digits: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    ev = evaluator(digits, "run")
+    monkeypatch.setattr(objective, "train", _raise(KeyError("a bug")))
+    with pytest.raises(KeyError, match="a bug"):
+        ev.run(StudyView(study))
+    trial = study.trials[-1]
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs[R.FAIL_REASON] == "crashed: KeyError: 'a bug'"
+
+
+def test_a_value_error_while_sampling_is_a_bug_not_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It raises at once, with its traceback, rather than failing trial after trial."""
+    monkeypatch.setattr(Space, "sample", _raise(ValueError("a bug in the space")))
+    with pytest.raises(ValueError, match="a bug in the space"):
+        main(["--study-file", str(study_file(tmp_path)), "--storage",
+              f"journal://{tmp_path / 's.log'}", "--trials", "1", "--no-baselines"])
+    ts = optuna.load_study(study_name="squeeze-digits",
+                           storage=open_storage(f"journal://{tmp_path / 's.log'}")).trials
+    assert len(ts) == 1
