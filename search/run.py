@@ -168,11 +168,11 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
         space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
     except ValueError as e:
         raise UsageError(f"[fixed]/[ranges]: {e}") from None
+    device = _device(cfg.device)
     split = {"train": len(data.train_y), "val": len(data.val_y)}
     study = open_study(cfg, open_storage(cfg.storage), space, fingerprint(cfg, fid, split),
                        command=_command(argv), worker=worker, create=not resume)
     view = StudyView(study)
-    device = pick_device(cfg.device)
     cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))
     if cfg.jobs > 1:
         torch.set_num_threads(max(1, cpu_cores() // cfg.jobs))
@@ -206,6 +206,13 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
         print(f"error: worker process {pid} exited with code {rc} (its output is above); "
               f"its trial was failed and retried", file=sys.stderr)
     return code or (EXIT_ERROR if failed else 0)
+
+
+def _device(name: str) -> torch.device:
+    try:
+        return pick_device(name)
+    except ValueError as e:  # --device is user input
+        raise UsageError(str(e)) from None
 
 
 def _baselines(view: StudyView, ev: Evaluator, cfg: RunConfig) -> None:

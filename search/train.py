@@ -107,11 +107,14 @@ def run(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise UsageError(f"--threads: must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
-                        download=args.download, image_size=args.image_size)
-    name, spec = load_spec(args, data)
-    budget = make_budget(args, data)
+    try:  # device, names, widths, specs, budgets come from the user: ValueErrors are usage
+        device = pick_device(args.device)
+        data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
+                            download=args.download, image_size=args.image_size)
+        name, spec = load_spec(args, data)
+        budget = make_budget(args, data)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     c = cost(spec)
     print(f"{name} on {data!r}")
     print(f"  {c.macs / 1e6:.2f} MFLOPs (multiply-adds), {c.params:,} params, device {device}")
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_NONFINITE
-    except (UsageError, DataError, ValueError) as e:  # ValueError: bad specs, names, budgets
+    except (UsageError, DataError) as e:  # any other exception is a bug: its traceback shows
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
