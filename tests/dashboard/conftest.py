@@ -181,11 +181,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(args: list[str], port: int, storage_url: str, log: Path) -> Iterator[str]:
-    """Run `python <args>` from the repo root until its health check answers; yield its URL."""
+def serve(args: list[str], port: int, storage_url: str, log: Path,
+          cwd: Path | None = None) -> Iterator[str]:
+    """Run `python <args>` from the repo root (or `cwd`) until its health check answers;
+    yield its URL."""
     env = {**os.environ, ENV_STORAGE: storage_url, "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out,
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd or ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

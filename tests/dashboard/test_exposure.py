@@ -6,50 +6,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
 from bench.pgserver import LocalPostgres
-from tests.dashboard.conftest import free_port, make_study
+from tests.dashboard.conftest import free_port, make_study, serve
 from tests.dashboard.test_browser import CHROMIUM, WAIT_MS, page  # noqa: F401
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-ROOT = APP.parents[1]
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
-
-
-@contextmanager
-def started(args: list[str], port: int, cwd: Path) -> Iterator[str]:
-    """`python ARGS` from `cwd` until its health check answers; yields the local URL."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-    log = cwd / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def listening(port: int) -> list[str]:
@@ -70,7 +39,7 @@ def test_streamlit_run_from_another_folder_refuses_to_serve(
     port = free_port()
     args = ["-m", "streamlit", "run", str(APP), "--server.port", str(port),
             "--server.headless", "true", "--", "--storage", pg_study]
-    with started(args, port, tmp_path) as url:
+    with serve(args, port, pg_study, tmp_path / "server.log", cwd=tmp_path) as url:
         addresses = listening(port)
         assert addresses and all(not a.startswith("127.") for a in addresses), addresses
         page.goto(url)
@@ -85,7 +54,7 @@ def test_python_m_dashboard_serves_on_loopback_without_the_password(
         tmp_path: Path, pg_study: str, postgres: LocalPostgres, page: Page) -> None:  # noqa: F811
     port = free_port()
     args = ["-m", "dashboard", "--port", str(port), "--storage", pg_study, "--study", "fire-a"]
-    with started(args, port, tmp_path) as url:
+    with serve(args, port, pg_study, tmp_path / "server.log", cwd=tmp_path) as url:
         assert listening(port) == [f"127.0.0.1:{port}"]
         page.goto(url)
         page.wait_for_selector(".js-plotly-plot", timeout=WAIT_MS)

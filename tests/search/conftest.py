@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from search.data import DEBIAN_FASHION, Dataset, load_dataset
+from search.run import main
+from tests.search.workers import study_file
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,3 +33,14 @@ def fashion(cache_home: Path) -> Dataset:
 def digits(cache_home: Path) -> Dataset:
     """scikit-learn's 8x8 digits: 1200 train / 300 val / 297 test."""
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A journal study of one searched trial, made by the command; and its study file."""
+    folder = tmp_path_factory.mktemp("made")
+    f = study_file(folder)
+    log = folder / "s.log"
+    assert main(["--study-file", str(f), "--storage", f"journal://{log}", "--trials", "1",
+                 "--no-baselines"]) == 0
+    return log, f

@@ -15,18 +15,7 @@ from bench.pgserver import LocalPostgres, free_port
 from search.data import DEBIAN_FASHION
 from search.run import main
 from search.storage import open_storage
-from tests.search.workers import TINY, study_file
-
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A journal study of one searched trial, made by the command; and its study file."""
-    folder = tmp_path_factory.mktemp("made")
-    f = study_file(folder)
-    log = folder / "s.log"
-    assert main(["--study-file", str(f), "--storage", f"journal://{log}", "--trials", "1",
-                 "--no-baselines"]) == 0
-    return log, f
+from tests.search.workers import TINY
 
 
 def refused(args: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]) -> str:

@@ -16,23 +16,10 @@ from nas_space import ArchSpec, build
 from search import records as R
 from search.run import main
 from search.storage import open_storage
-from tests.search.workers import pids_that_trained
+from tests.search.workers import TINY, pids_that_trained
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDY = """
-space = "squeeze"
-dataset = "digits"
-budget = "smoke"
-max_mflops = 2
-baseline_mflops = 0.3
-max_rejects = 40
-jobs = 1
-[fixed]
-bn = true
-[ranges]
-width = { low = 0.0625, high = 0.25 }
-depth = { low = 2, high = 4 }
-"""
+STUDY = TINY.format(budget="smoke")
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def training(storage: str, role: str) -> list[optuna.trial.FrozenTrial]:
 
 def test_a_killed_worker_s_trial_fails_and_is_retried(tmp_path: Path) -> None:
     storage = f"journal://{tmp_path / 's.log'}"
-    args = ["--study-file", str(study_file(tmp_path, "6000")), "--storage", storage,
+    args = ["--study-file", str(study_file(tmp_path, "3000")), "--storage", storage,
             "--trials", "2", "--no-baselines"]
     victim = start(args)
     wait_for(lambda: training(storage, R.ROLE_SEARCH))
