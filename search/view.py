@@ -147,6 +147,9 @@ class StudyView:
         """A new (or re-queued) trial, stamped with this worker (and the run, for searched
         trials, which then hold a place toward --trials)."""
         trial = self.study.ask()
+        storage = self.study._storage
+        if is_heartbeat_enabled(storage):  # a first beat now, so a death before training shows
+            storage.record_heartbeat(trial._trial_id)
         trial.set_user_attr(R.WORKER, worker_id())
         if run is not None:
             trial.set_user_attr(R.RUN, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import optuna
 from optuna.trial import TrialState, create_trial
@@ -71,3 +72,22 @@ def test_a_dead_searched_trial_is_retried_and_a_dead_baseline_is_not() -> None:
     again = view.ask("run-b")  # the next ask takes the retry, with the same parameters
     assert again.suggest_float("SR", 0.1, 1.0) == searched.params["SR"]
     assert not study.get_trials(states=(TrialState.WAITING,))
+
+
+def test_a_worker_on_another_machine_that_stops_beating_is_failed(pg_url: str) -> None:
+    """PostgreSQL heartbeats: a trial of another host whose heartbeat is older than the
+    grace period is failed (with a short grace period here) and retried."""
+    storage = optuna.storages.RDBStorage(pg_url, heartbeat_interval=1, grace_period=2)
+    view = StudyView(optuna.create_study(storage=storage))
+    trial = view.ask("run-a")
+    trial.suggest_float("SR", 0.1, 1.0)
+    for key, value in {R.ROLE: R.ROLE_SEARCH, R.SPEC: "{}",
+                       R.WORKER: "another-host:4242:1"}.items():
+        trial.set_user_attr(key, value)
+    assert view.read().in_flight() == 1  # beating (ask records the first beat)
+    time.sleep(3.5)
+    assert view.read().in_flight() == 0
+    failed = view.study.trials[trial.number]
+    assert failed.state == TrialState.FAIL
+    assert failed.user_attrs[R.FAIL_REASON].startswith("no heartbeat")
+    assert len(view.study.get_trials(states=(TrialState.WAITING,))) == 1
