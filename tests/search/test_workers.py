@@ -4,6 +4,7 @@ a worker killed mid-trial, and two workers handed the same spec at once."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import subprocess
 import time
@@ -162,3 +163,29 @@ def test_ps_never_shows_the_password(tmp_path: Path, postgres: LocalPostgres,
     study = optuna.load_study(study_name="squeeze-digits", storage=open_storage(pg_url))
     stored = repr(study.user_attrs) + repr([t.user_attrs for t in study.get_trials()])
     assert postgres.password not in stored
+
+
+def test_a_helper_killed_mid_trial_makes_the_run_exit_non_zero(tmp_path: Path) -> None:
+    """--jobs 2: the helper is killed while training; the main process retries its trial,
+    reaches the target, then reports the helper and exits 1."""
+    storage = f"journal://{tmp_path / 's.log'}"
+    proc = start(["--study-file", str(study_file(tmp_path, "3000")), "--storage", storage,
+                  "--trials", "3", "--no-baselines", "--jobs", "2"])
+
+    def helper_training() -> list[optuna.trial.FrozenTrial]:
+        return [t for t in training(storage, R.ROLE_SEARCH)
+                if int(t.user_attrs[R.WORKER].rsplit(":", 2)[1]) != proc.pid]
+
+    wait_for(helper_training)
+    killed = helper_training()[0]
+    helper = int(killed.user_attrs[R.WORKER].rsplit(":", 2)[1])
+    os.kill(helper, signal.SIGKILL)
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 1, out
+    assert f"worker process {helper} exited with code -9" in out
+    assert "Warning" not in out and "Traceback" not in out
+    ts = trials(storage)
+    assert ts[killed.number].state == TrialState.FAIL
+    assert [t.user_attrs.get(R.RETRY_OF) for t in ts].count(killed.number) == 1
+    assert len(counted(ts)) == 3
+    assert not [t for t in ts if t.state in (TrialState.RUNNING, TrialState.WAITING)]
