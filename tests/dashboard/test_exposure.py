@@ -61,5 +61,5 @@ def test_python_m_dashboard_serves_on_loopback_without_the_password(
         body = page.locator("body").inner_text()
         assert "fire-a" in body and "***" in body
         assert postgres.password not in body and postgres.password not in page.content()
-        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        ps = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
         assert postgres.password not in ps

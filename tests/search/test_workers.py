@@ -152,7 +152,7 @@ def test_ps_never_shows_the_password(tmp_path: Path, postgres: LocalPostgres,
                   "--no-baselines", "--jobs", "2"], env={"NAS_STORAGE": pg_url})
     seen: list[str] = []
     while proc.poll() is None:
-        seen += subprocess.run(["ps", "-eo", "args"], capture_output=True,
+        seen += subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
                                text=True).stdout.splitlines()
         time.sleep(0.5)
     out = proc.communicate()[0]
@@ -169,8 +169,8 @@ def test_a_helper_killed_mid_trial_makes_the_run_exit_non_zero(tmp_path: Path) -
     """--jobs 2: the helper is killed while training; the main process retries its trial,
     reaches the target, then reports the helper and exits 1."""
     storage = f"journal://{tmp_path / 's.log'}"
-    proc = start(["--study-file", str(study_file(tmp_path, "3000")), "--storage", storage,
-                  "--trials", "3", "--no-baselines", "--jobs", "2"])
+    proc = start(["--study-file", str(study_file(tmp_path, "6000")), "--storage", storage,
+                  "--trials", "4", "--no-baselines", "--jobs", "2"])
 
     def helper_training() -> list[optuna.trial.FrozenTrial]:
         return [t for t in training(storage, R.ROLE_SEARCH)
@@ -187,5 +187,5 @@ def test_a_helper_killed_mid_trial_makes_the_run_exit_non_zero(tmp_path: Path) -
     ts = trials(storage)
     assert ts[killed.number].state == TrialState.FAIL
     assert [t.user_attrs.get(R.RETRY_OF) for t in ts].count(killed.number) == 1
-    assert len(counted(ts)) == 3
+    assert len(counted(ts)) == 4
     assert not [t for t in ts if t.state in (TrialState.RUNNING, TrialState.WAITING)]
