@@ -189,7 +189,7 @@ def test_two_jobs_share_an_sqlite_study(tmp_path: Path) -> None:
     four in test_workers.py)."""
     storage = f"sqlite:///{tmp_path}/s.db"
     f = tmp_path / "slower.toml"
-    f.write_text(STUDY.replace('budget = "smoke"', 'budget = "3000"'))
+    f.write_text(STUDY.replace('budget = "smoke"', 'budget = "6000"'))
     assert main(["--study-file", str(f), "--storage", storage, "--trials", "4",
                  "--no-baselines", "--jobs", "2"]) == 0
     study = optuna.load_study(study_name="squeeze-digits", storage=open_storage(storage))
