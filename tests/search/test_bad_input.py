@@ -15,7 +15,7 @@ from bench.pgserver import LocalPostgres, free_port
 from search.data import DEBIAN_FASHION
 from search.run import main
 from search.storage import open_storage
-from tests.search.workers import TINY
+from tests.search.workers import TINY, copy_made
 
 
 def refused(args: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -52,9 +52,7 @@ CLI = {
 @pytest.mark.parametrize("case", CLI)
 def test_bad_input_leaves_the_study_alone(made: tuple[Path, Path], tmp_path: Path, case: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    log = tmp_path / "s.log"
-    shutil.copy(made[0], log)
-    before = log.read_bytes()
+    log, before = copy_made(made[0], tmp_path)
     change, code, message = CLI[case]
     f = made[1] if isinstance(change, list) else fixed_file(tmp_path, change)
     extra = [a.format(tmp=tmp_path) for a in change] if isinstance(change, list) else []
@@ -73,9 +71,7 @@ def test_a_corrupted_dataset_file(made: tuple[Path, Path], tmp_path: Path,
         head = labels.read_bytes()[:100]
         labels.chmod(0o644)
         labels.write_bytes(head + b"garbage" * 20)
-    log = tmp_path / "s.log"
-    shutil.copy(made[0], log)
-    before = log.read_bytes()
+    log, before = copy_made(made[0], tmp_path)
     refused(["--study-file", str(made[1]), "--storage", f"journal://{log}",
              "--dataset", "fashion-mnist", "--data-root", str(root)], 1, "is corrupted",
             capsys)

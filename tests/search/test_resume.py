@@ -3,7 +3,6 @@ refused with one line naming the difference, and the stored study stays byte-for
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import optuna
@@ -15,7 +14,7 @@ from search.config import RunConfig, fingerprint
 from search.run import main
 from search.storage import open_storage
 from search.study import StudyError, open_study
-from tests.search.workers import TINY
+from tests.search.workers import TINY, copy_made
 
 
 def variant(folder: Path, old: str, new: str) -> Path:
@@ -41,9 +40,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_a_mismatched_resume_is_refused(made: tuple[Path, Path], tmp_path: Path, case: str,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    log = tmp_path / "s.log"
-    shutil.copy(made[0], log)
-    before = log.read_bytes()
+    log, before = copy_made(made[0], tmp_path)
     change, message = CASES[case]
     f = made[1] if isinstance(change, list) else variant(tmp_path, *change)
     extra = change if isinstance(change, list) else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,13 @@ def study_file(folder: Path, budget: str = "smoke") -> Path:
     path = folder / f"tiny-{budget}.toml"
     path.write_text(TINY.format(budget=budget))
     return path
+
+
+def copy_made(made: Path, folder: Path) -> tuple[Path, bytes]:
+    """A copy of a made journal study in `folder`, and its bytes (to compare after)."""
+    log = folder / "s.log"
+    shutil.copy(made, log)
+    return log, log.read_bytes()
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
