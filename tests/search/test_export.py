@@ -156,5 +156,5 @@ def test_knee_is_farthest_from_the_chord() -> None:
     assert pick(front, "max-acc").number == 3
     assert pick(front, "max-acc-under-mflops", 10).number == 2
     assert pick(front, "min-mflops-over-acc", 0.87).number == 2
-    with pytest.raises(PickError, match="no front member has at most 0.01 MFLOPs"):
+    with pytest.raises(PickError, match=r"no front member has at most 0\.01 MFLOPs"):
         pick(front, "max-acc-under-mflops", 0.01)

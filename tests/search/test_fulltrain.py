@@ -79,7 +79,7 @@ def test_checkpoints_of_another_run_or_with_pickled_objects_are_refused(
         tmp_path: Path, digits: Dataset) -> None:
     out = tmp_path / "b"
     train_full(digits_spec(0.25), digits, FullRecipe(1), out, progress=False)
-    with pytest.raises(CheckpointError, match="made for another run .*epochs"):
+    with pytest.raises(CheckpointError, match=r"made for another run .*epochs"):
         train_full(digits_spec(0.25), digits, FullRecipe(2), out, progress=False)
     marker = tmp_path / "pwned"
 
