@@ -51,10 +51,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.export_train", description=__doc__)
     p.add_argument("--storage", default=None, help="study storage (default: the default DB)")
     p.add_argument("--study", default="squeeze-fashion-mnist")
+    p.add_argument("--pick", default="knee", choices=["knee", "max-acc"],
+                   help="the pick rule (default knee)")
     p.add_argument("--max-params", type=int, default=100_000)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    p.add_argument("--out", type=Path, default=Path("bench/out/knee"))
+    p.add_argument("--out", type=Path, help="bundle directory (default bench/out/<pick>)")
     p.add_argument("--no-write", dest="write", action="store_false",
                    help="do not touch docs/RESULTS.md")
     return p
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> dict:
     url = args.storage or default_storage_url()
     with tempfile.TemporaryDirectory() as tmp:
         copy = copy_storage(url, Path(tmp))
-        rc = export.main(["--study", args.study, "--storage", copy, "--pick", "knee",
+        rc = export.main(["--study", args.study, "--storage", copy, "--pick", args.pick,
                           "--max-params", str(args.max_params), "--out", str(args.out)])
     if rc:
         sys.exit(rc)
@@ -93,12 +95,13 @@ def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
         else None
     verdict = "no goal applies (1M params or more)" if goal is None else (
         f"goal {goal[1]} ({goal[2]}): {'met' if full['test_acc'] >= goal[1] else 'not met'}")
-    command = (f"python -m bench.export_train --study {args.study} --max-params "
+    command = (f"python -m bench.export_train --study {args.study} --pick {args.pick} "
+               f"--max-params "
                f"{args.max_params} --epochs {args.epochs} --threads {args.threads}")
     return "\n".join([
         "## Export and full training (`python -m bench.export_train`)", "",
-        f"The `knee` of study `{card['study']}`'s front among members with fewer than "
-        f"{args.max_params:,} params, exported and trained fully on the CPU.", "",
+        f"The `{args.pick}` member of study `{card['study']}`'s front among members with "
+        f"fewer than {args.max_params:,} params, exported and trained fully on the CPU.", "",
         "| | |", "|---|---|",
         f"| trial | {card['trial']} |",
         f"| params | {card['params']:,} |",
@@ -121,11 +124,13 @@ def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.out = args.out or Path("bench/out") / args.pick
     card = run(args)
     body = section(card, args, sgemm_gflops(args.threads))
     print(body)
     if args.write:
-        print(f"wrote {write_section('export_train', body)}")
+        name = "export_train" if args.pick == "knee" else f"export_train_{args.pick}"
+        print(f"wrote {write_section(name, body)}")
     print("command: python -m bench.export_train " + shlex.join(sys.argv[1:]))
     return 0
 
