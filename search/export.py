@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
                    help="Optuna storage URL (default: the default study database)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--trial", type=int, metavar="N", help="export trial number N")
-    which.add_argument("--pick", nargs="+", metavar="RULE",
+    which.add_argument("--pick", nargs="+", metavar=("RULE", "VALUE"),
                        help="pick a front member: " + ", ".join(
                            f"{r} {NEEDS_VALUE[r].split()[0]}" if r in NEEDS_VALUE else r
                            for r in RULES))
