@@ -21,10 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import optuna
 import torch
 
 from bench.results import machine, write_section
 from search import export, train
+from search import records as R
 from search.storage import default_storage_url
 
 #: Fashion-MNIST test accuracy goals: the best hand-built net under 100K params, and
@@ -71,16 +73,27 @@ def copy_storage(url: str, tmp: Path) -> str:
     return f"sqlite:///{copy}"
 
 
+def study_facts(url: str, name: str) -> tuple[int, str]:
+    """How many searched trials the study trained (fully or stopped early), and its command."""
+    study = optuna.load_study(study_name=name, storage=url)
+    searched = sum(1 for t in study.get_trials(deepcopy=False)
+                   if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
+                   and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED))
+    return searched, str(study.user_attrs.get(R.COMMAND, "not recorded"))
+
+
 def run(args: argparse.Namespace) -> dict:
     url = args.storage or default_storage_url()
     with tempfile.TemporaryDirectory() as tmp:
         copy = copy_storage(url, Path(tmp))
+        searched, search_command = study_facts(copy, args.study)
         rc = export.main(["--study", args.study, "--storage", copy, "--pick", args.pick,
                           "--max-params", str(args.max_params), "--out", str(args.out)])
     if rc:
         sys.exit(rc)
     card = json.loads((args.out / "card.json").read_text())
     card["storage"] = url
+    card["searched_trials"], card["search_command"] = searched, search_command
     (args.out / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     rc = train.main(["--config", str(args.out / "config.json"), "--epochs", str(args.epochs),
                      "--out", str(args.out), "--threads", str(args.threads)])
@@ -116,9 +129,9 @@ def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
         f"| verdict | {verdict} |", "",
         f"Machine: {machine()}; sgemm {gflops:.0f} GFLOP/s at {args.threads} thread(s) "
         "(measured at the end of the run; the machine was shared with other jobs).",
-        "", f"Reproduce: `{command}` (the study from `python -m search.run --space squeeze "
-        "--trials 200`); the bundle, with its model card, is written to "
-        f"`{args.out}`.",
+        "", f"The study had {card['searched_trials']} searched trials when it was read "
+        f"(started with `{card['search_command']}`). Reproduce: `{command}`; the bundle, "
+        f"with its model card, is written to `{args.out}`.",
     ])
 
 
