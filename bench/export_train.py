@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> dict:
         sys.exit(rc)
     card = json.loads((args.out / "card.json").read_text())
     card["storage"] = url
+    card["export_command"] = card["export_command"].replace(copy, url)
     card["searched_trials"], card["search_command"] = searched, search_command
     (args.out / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     rc = train.main(["--config", str(args.out / "config.json"), "--epochs", str(args.epochs),
