@@ -13,6 +13,7 @@ from dashboard import detail as D
 from dashboard import figures as F
 from dashboard.data import DashboardError
 from search import records as R
+from search.export import EXPORT_ERRORS, bundle_zip
 
 COLOR_FIRST = ("study", "space", "kind", "params_SR", "params_pct3x3", "params_groups",
                "params_width", "sr", "pct3x3", "groups", "bypass")
@@ -190,6 +191,29 @@ def trial_detail(df: pd.DataFrame, study: str, number: int, key: str) -> None:
     st.download_button("Download config (ArchSpec JSON)", spec.to_json(indent=2),
                        file_name=f"{study}-trial{number}-spec.json", mime="application/json",
                        key=f"{key}_download")
+    export_section(study, number, key)
+
+
+def export_section(study: str, number: int, key: str) -> None:
+    """Build the trial's export bundle on request (search.export's code path); offer the zip."""
+    held = f"{key}_bundle_zip"
+    if st.button("Export bundle (model.py, weights, ONNX, torch.export, model card)",
+                 key=f"{key}_export"):
+        st.session_state.pop(held, None)
+        try:
+            with st.spinner(f"Exporting trial {number} ..."):
+                zipped, done = bundle_zip(st.session_state["storage_url"], study, number)
+        except EXPORT_ERRORS as e:
+            st.warning(str(e))
+            return
+        st.session_state[held] = {"study": study, "number": number, "zip": zipped,
+                                  "note": done.note}
+    got = st.session_state.get(held)
+    if got and (got["study"], got["number"]) == (study, number):
+        if got["note"]:
+            st.info(got["note"])
+        st.download_button("Download bundle (zip)", got["zip"], mime="application/zip",
+                           file_name=f"{study}-trial-{number}.zip", key=f"{key}_bundle")
 
 
 def _sums_line(table: pd.DataFrame, row: pd.Series) -> str:

@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_space import ArchSpec, Cost, Space, build, cost
 from search import records as R
+from search import weights
 from search.early_stop import promising
 from search.latency import latency_ms
 from search.trainer import NonFiniteLossError, TrainBudget, seeded, train
@@ -137,7 +138,7 @@ class Evaluator:
             trial.set_user_attr(R.STATUS, R.STOPPED)
             study.tell(trial, state=TrialState.PRUNED)
             return Outcome(trial.number, R.STOPPED, counts=True, val_acc=acc)
-        self._save_weights(model, trial.number)
+        self._save_weights(study, trial, model)
         latency = latency_ms(model, spec, self.device) if "latency_ms" in self.objectives else None
         if latency is not None:
             trial.set_user_attr(R.LATENCY_MS, latency)
@@ -171,13 +172,11 @@ class Evaluator:
         study.tell(trial, state=TrialState.FAIL)
         return Outcome(trial.number, R.FAILED, counts=False)
 
-    def _save_weights(self, model: torch.nn.Module, number: int) -> None:
-        """Keep the trained weights so front members can be tested once, at the end."""
-        if self.weights_dir is None:
-            return
-        self.weights_dir.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        torch.save(state, self.weights_dir / f"trial-{number}.pt")
+    def _save_weights(self, study: optuna.Study, trial: optuna.Trial,
+                      model: torch.nn.Module) -> None:
+        """Keep the trained weights in the study's artifact store (search.weights)."""
+        if self.weights_dir is not None:
+            weights.save(study, trial, model, self.weights_dir)
 
     def interrupt(self, study: optuna.Study) -> None:
         """Mark the trial in progress failed with reason "interrupted"."""

@@ -12,6 +12,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_space import ArchSpec, build
 from search import records as R
+from search import weights
 from search.pareto import dominators, hypervolume, pareto_mask
 from search.trainer import evaluate
 
@@ -76,17 +77,19 @@ def test_front(study: optuna.Study, data: Any, weights_dir: Path | None,
     done = {int(k): v for k, v in study.user_attrs.get(TEST_ACC_ATTR, {}).items()}
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     for p in front(points(study, R.ROLE_SEARCH)):
-        path = weights_dir / f"trial-{p.number}.pt" if weights_dir else None
-        if p.number in done or path is None or not path.exists():
+        if p.number in done:
             continue
-        done[p.number] = _test_one(trials[p.number], path, data, device)
+        state = weights.load(study, trials[p.number], weights_dir)
+        if state is not None:
+            done[p.number] = _test_one(trials[p.number], state, data, device)
     study.set_user_attr(TEST_ACC_ATTR, {str(k): v for k, v in sorted(done.items())})
     return done
 
 
-def _test_one(trial: FrozenTrial, path: Path, data: Any, device: torch.device) -> float:
+def _test_one(trial: FrozenTrial, state: dict[str, torch.Tensor], data: Any,
+              device: torch.device) -> float:
     model = build(ArchSpec.from_json(trial.user_attrs[R.SPEC]))
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(state)
     return float(evaluate(model, data.test_x, data.test_y, device=device))
 
 

@@ -2,10 +2,14 @@
 
     python -m search.train --preset squeezenet1_1 --width 0.25 --epochs 1
     python -m search.train --config net.json --dataset digits --images 5000
+    python -m search.train --config DIR/config.json --epochs 40 --out DIR   # full training
 
 The network is a preset (built for the dataset's input shape) or an ArchSpec JSON
 file. Validation accuracy is printed at each evaluation point, and the test
-accuracy once at the end. Bad input exits with a one-line error and status 2; a
+accuracy once at the end. With --out, the network is trained fully (search.fulltrain:
+augmentation, a cosine schedule over the epochs, a checkpoint every epoch, resumed
+automatically) and the weights, ONNX and torch.export programs and the model card are
+written into the bundle DIR. Bad input exits with a one-line error and status 2; a
 training run whose loss turns NaN/inf exits with status 3.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 from pathlib import Path
 
@@ -20,8 +25,11 @@ import torch
 from tqdm import tqdm
 
 from nas_space import ArchSpec, build, cost, get_preset, list_presets
+from nas_space.config import read_config
 from search.data import DataError, Dataset, list_datasets, load_dataset
+from search.fulltrain import FullRecipe, train_full, write_result
 from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
+from search.weights import WeightsError
 
 EXIT_USAGE, EXIT_NONFINITE = 2, 3
 
@@ -56,8 +64,9 @@ def parser() -> argparse.ArgumentParser:
     budget.add_argument("--images", type=int, help="training images to see (instead of --epochs)")
     p.add_argument("--evals", type=int, default=4,
                    help="validation points, evenly spaced (default 4)")
-    p.add_argument("--batch-size", type=int, default=TrainBudget.batch_size,
-                   help=f"training batch (default {TrainBudget.batch_size})")
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help=f"training batch (default {TrainBudget.batch_size}; "
+                        f"{FullRecipe.batch_size} with --out)")
     p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's, "
                    "0.2 with SGD for BN nets, 0.003 with AdamW for plain ones)")
     p.add_argument("--seed", type=int, default=0, help="init and shuffle seed (default 0)")
@@ -65,6 +74,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    full = p.add_argument_group("full training (an export bundle)")
+    full.add_argument("--out", metavar="DIR", type=Path,
+                      help="train fully with the full-training recipe (--epochs, a whole "
+                           "number) and write weights, model.onnx, model.pt2 and the model card "
+                           "into the bundle DIR; checkpoints every epoch and resumes from "
+                           "DIR/checkpoint.pt when it exists")
+    full.add_argument("--resume", action="store_true",
+                      help="with --out: require the checkpoint (an error if there is none)")
     return p
 
 
@@ -75,11 +92,7 @@ def load_spec(args: argparse.Namespace, data: Dataset) -> tuple[str, ArchSpec]:
                           num_classes=data.num_classes, width=args.width)
         name = f"{args.preset} (width {args.width:g})"
     else:
-        try:
-            text = args.config.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"config: cannot read {args.config} ({e})") from None
-        spec = ArchSpec.from_json(text)
+        spec = read_config(args.config)
         name = str(args.config)
         want = (data.in_channels, data.input_size, data.num_classes)
         have = (spec.in_channels, spec.input_size, spec.num_classes)
@@ -98,7 +111,8 @@ def make_budget(args: argparse.Namespace, data: Dataset) -> TrainBudget:
     if args.evals < 1:
         raise UsageError(f"--evals: must be >= 1, got {args.evals}")
     rungs = sorted({max(1, round(images * (k + 1) / args.evals)) for k in range(args.evals)})
-    return TrainBudget(images, tuple(rungs), batch_size=args.batch_size, lr=args.lr)
+    batch = TrainBudget.batch_size if args.batch_size is None else args.batch_size
+    return TrainBudget(images, tuple(rungs), batch_size=batch, lr=args.lr)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -112,6 +126,13 @@ def run(args: argparse.Namespace) -> None:
         data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
                             download=args.download, image_size=args.image_size)
         name, spec = load_spec(args, data)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.out is not None:
+        return run_full(args, data, spec, device)
+    if args.resume:
+        raise UsageError("--resume: only with --out DIR (full training)")
+    try:
         budget = make_budget(args, data)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -134,15 +155,36 @@ def run(args: argparse.Namespace) -> None:
           f"on {result.device} ({result.optimizer}, lr {result.lr:g})")
 
 
+def run_full(args: argparse.Namespace, data: Dataset, spec: ArchSpec,
+             device: torch.device) -> None:
+    """Full training into the bundle at --out (see search.fulltrain)."""
+    if args.images is not None or args.epochs != int(args.epochs):
+        raise UsageError("--epochs: full training (--out) takes a whole number of epochs")
+    recipe = FullRecipe(int(args.epochs), batch_size=args.batch_size or FullRecipe.batch_size,
+                        lr=args.lr, seed=args.seed)
+    c = cost(spec)
+    print(f"{args.config or args.preset} on {data!r}, device {device}")
+    print(f"  {c.macs / 1e6:.2f} MFLOPs (multiply-adds), {c.params:,} params")
+    model, result = train_full(spec, data, recipe, args.out, device=device,
+                               progress=not args.quiet, require_checkpoint=args.resume)
+    command = "python -m search.train " + shlex.join(sys.argv[1:] if args.argv is None
+                                                      else args.argv)
+    write_result(args.out, spec, model, result, recipe, command, data.name)
+    print(f"val_acc {result.val_acc:.4f}  test_acc {result.test_acc:.4f}  "
+          f"{result.epochs} epochs in {result.seconds / 60:.1f} min on {result.device}; "
+          f"bundle: {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parser().parse_args(argv)
+    args.argv = argv
     try:
         run(args)
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_NONFINITE
-    except (UsageError, DataError) as e:  # any other exception is a bug: its traceback shows
+    except (UsageError, DataError, WeightsError) as e:  # any other exception is a bug
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
