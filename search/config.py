@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search.augment import AUGMENTS
 from search.records import OBJECTIVE_DIRECTIONS
 from search.storage import default_storage_url
 
@@ -34,6 +35,8 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     budget: str = "default"
+    augment: str | None = None  # None: the dataset's default (search.augment)
+    image_size: int | None = None  # None: the images' own size
     objectives: tuple[str, ...] = ("val_acc", "macs")
     max_mflops: float | None = None
     max_params: int | None = None
@@ -74,7 +77,9 @@ class RunConfig:
             raise ValueError(f"--objectives: need val_acc and at least one of "
                              f"{', '.join(k for k in OBJECTIVE_DIRECTIONS if k != 'val_acc')}"
                              f" (comma-separated), got {','.join(self.objectives)}")
-        for name in ("max_mflops", "max_params", "baseline_mflops", "timeout"):
+        if self.augment is not None and self.augment not in AUGMENTS:
+            raise ValueError(f"--augment: {self.augment!r} is not one of {', '.join(AUGMENTS)}")
+        for name in ("max_mflops", "max_params", "baseline_mflops", "timeout", "image_size"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"--{name.replace('_', '-')}: must be > 0, got {value}")

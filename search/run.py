@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from nas_space import UnknownNameError, get_space, list_spaces
+from search.augment import AUGMENTS
 from search.baselines import available_baselines, run_baseline, trained_baselines
 from search.budgets import BUDGETS, parse_budget
 from search.config import (
@@ -69,9 +70,15 @@ def parser() -> argparse.ArgumentParser:
     a("--data-root", help="directory holding the dataset files")
     a("--download", action="store_true", default=None,
       help="allow torchvision to download a dataset that is not found locally")
-    a("--budget", help="training images per trial: "
-      + ", ".join(f"{n} ({BUDGETS[n].images:,})" for n in BUDGETS.names())
-      + " or a number such as 20000 (default: default)")
+    a("--budget", help="how long each trial trains: "
+      + ", ".join(f"{n} ({BUDGETS[n].rule()})" for n in BUDGETS.names())
+      + ", in steps of 64 images; or a number of images such as 20000 (default: default); "
+      "the start of a run prints the epochs and steps a trial gets")
+    a("--augment", choices=AUGMENTS, help="training augmentation: none, crop (random shifts) "
+      "or crop+flip (shifts and left-right flips, for photos whose sides are alike); "
+      "default: the dataset's (crop+flip for cifar10, none for the others)")
+    a("--image-size", type=int, metavar="PX", help="resize images to PX x PX (default: "
+      "their own size)")
     a("--objectives", help="comma-separated: val_acc plus any of macs, params, size_bytes, "
       "latency_ms (measured on this device); default val_acc,macs")
     a("--max-mflops", type=float, help="constraint: MFLOPs (multiply-adds) per image")
@@ -135,13 +142,18 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
     start = time.monotonic()
     worker = run is not None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    fid = parse_budget(cfg.budget)
-    data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download)
+    data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download,
+                        image_size=cfg.image_size, augment=cfg.augment)
+    fid = parse_budget(cfg.budget).resolve(len(data.train_y))
+    if not worker:
+        print(f"budget {cfg.budget}: {fid.describe(len(data.train_y))} per trial; "
+              f"augment {data.augment}")
     space = get_space(cfg.space, in_channels=data.in_channels, input_size=data.input_size,
                       num_classes=data.num_classes, ranges=cfg.ranges)
     space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
     storage = open_storage(cfg.storage)
-    study = open_study(cfg, storage, space, fid, command=_command(argv), worker=worker)
+    study = open_study(cfg, storage, space, fid, command=_command(argv), worker=worker,
+                       augment=data.augment)
     device = pick_device(cfg.device)
     cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))
     if cfg.jobs > 1:

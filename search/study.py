@@ -19,7 +19,7 @@ from search.config import RunConfig
 from search.storage import ROOT
 
 #: Study attributes that must agree when a study is resumed.
-FIXED_ATTRS = (R.SPACE, R.DATASET, R.OBJECTIVES, R.BUDGET)
+FIXED_ATTRS = (R.SPACE, R.DATASET, R.OBJECTIVES, R.BUDGET, R.AUGMENT, R.IMAGE_SIZE)
 
 
 class StudyError(Exception):
@@ -52,13 +52,16 @@ def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseS
 
 
 def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, fid: Fidelity, *,
-               command: str, worker: bool = False) -> optuna.Study:
-    """Create the study or load it, refusing to mix spaces, datasets, objectives or budgets."""
+               command: str, worker: bool = False, augment: str | None = None) -> optuna.Study:
+    """Create the study or load it, refusing to mix spaces, datasets, objectives, budgets,
+    augmentations or image sizes; `augment` is the one in force (the dataset's default
+    when cfg.augment is None)."""
     study = optuna.create_study(
         study_name=cfg.study_name, storage=storage, directions=cfg.directions,
         sampler=make_sampler(cfg, space, worker=worker), load_if_exists=True)
     wanted = {R.SPACE: cfg.space, R.DATASET: cfg.dataset, R.OBJECTIVES: list(cfg.objectives),
-              R.BUDGET: fid.images}
+              R.BUDGET: fid.images, R.AUGMENT: augment or cfg.augment,
+              R.IMAGE_SIZE: cfg.image_size}
     stored = study.user_attrs
     for key in FIXED_ATTRS:
         if key in stored and stored[key] != wanted[key]:
