@@ -43,6 +43,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench.cost_speed
 	$(BIN)/python -m bench.train_throughput
+	$(BIN)/python -m bench.recipe_panel
 	$(BIN)/python -m bench.dashboard_render
 
 dashboard: setup
