@@ -1,17 +1,5 @@
-"""A private dataset cache for the benchmark tests."""
+"""The benchmark tests share the search tests' private dataset cache."""
 
-from __future__ import annotations
+from tests.search.conftest import cache_home
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Point $XDG_CACHE_HOME at a fresh folder so tests never touch the user's cache."""
-    home = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(home))
-        yield home
+__all__ = ["cache_home"]
