@@ -10,15 +10,19 @@ speed, not the maths). Both score the same validation images. On each dataset th
 two loops also train random squeeze-space specs at the `short` budget, and the Kendall tau
 between their two rankings says whether the search would order networks as the plain
 loop does. The table goes to docs/RESULTS.md; --quick runs a small part and only prints.
+Outcomes are kept as they come, so an interrupted run resumes where it stopped; change
+the recipe, then run with --fresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import statistics
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import optuna
 import torch
@@ -26,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from bench.panel_data import PANEL, panel_dataset
+from bench.panel_data import PANEL, panel_dataset, panel_dir
 from bench.results import machine, write_section
 from nas_space import ArchSpec, build, cost, get_preset, get_space
 from search.budgets import BUDGETS
@@ -124,7 +128,8 @@ def rank_specs(data: Dataset, count: int, seed: int = 0) -> dict[str, ArchSpec]:
 
 
 def plan(datasets: list[str], seeds: int, n_rank: int, nets: int) -> list[Task]:
-    """Every run of the panel, the costliest first."""
+    """Every run of the panel: the default budget, then the short one, then the ranking
+    (so that an interrupted run has whole columns), the costliest first within each."""
     tasks = []
     for name in datasets:
         data = panel_dataset(name)
@@ -138,15 +143,31 @@ def plan(datasets: list[str], seeds: int, n_rank: int, nets: int) -> list[Task]:
             tasks += [Task(name, net, spec.to_json(), loop, "rank", sizes["short"], 0)
                       for loop in LOOPS]
     cost_of = {t.spec: cost(ArchSpec.from_json(t.spec)).macs for t in tasks}
-    return sorted(tasks, key=lambda t: -t.images * cost_of[t.spec])
+    phase = {"default": 0, "short": 1, "rank": 2}
+    return sorted(tasks, key=lambda t: (phase[t.budget], -t.images * cost_of[t.spec]))
 
 
-def run_all(tasks: list[Task], jobs: int) -> list[Outcome]:
-    """The tasks in `jobs` single-threaded processes, with a progress bar."""
-    if jobs == 1:
-        return [run_task(t) for t in tqdm(tasks, unit="run")]
-    with mp.get_context("spawn").Pool(jobs) as pool:
-        return list(tqdm(pool.imap_unordered(run_task, tasks), total=len(tasks), unit="run"))
+def run_all(tasks: list[Task], jobs: int, log: Path, report_only: bool = False) -> list[Outcome]:
+    """The tasks in `jobs` single-threaded processes, with a progress bar. Each outcome is
+    appended to `log` (JSON lines) as it comes; outcomes already there are reused, so an
+    interrupted run resumes where it stopped."""
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            row = json.loads(line)
+            done[Task(**row["task"])] = Outcome(Task(**row["task"]), row["acc"], row["rate"])
+    todo = [] if report_only else [t for t in tasks if t not in done]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run")
+    with log.open("a") as f, mp.get_context("spawn").Pool(jobs) as pool:
+        for o in pool.imap_unordered(run_task, todo):
+            done[o.task] = o
+            f.write(json.dumps({"task": asdict(o.task), "acc": o.acc,
+                                "rate": o.images_per_s}) + "\n")
+            f.flush()
+            bar.update()
+    bar.close()
+    return [done[t] for t in tasks if t in done]
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
@@ -165,9 +186,11 @@ def kendall_tau(a: list[float], b: list[float]) -> float:
     return (conc - disc) / denom if denom else float("nan")
 
 
-def mean_acc(outs: list[Outcome], dataset: str, loop: str, budget: str) -> float:
-    return statistics.mean(o.acc for o in outs if o.task.dataset == dataset
-                           and o.task.loop == loop and o.task.budget == budget)
+def mean_acc(outs: list[Outcome], dataset: str, loop: str, budget: str, net: str = "") -> float:
+    """The mean accuracy of these runs; NaN when none finished (an interrupted run)."""
+    accs = [o.acc for o in outs if o.task.dataset == dataset and o.task.loop == loop
+            and o.task.budget == budget and net in ("", o.task.net)]
+    return statistics.mean(accs) if accs else float("nan")
 
 
 def report(outs: list[Outcome], datasets: list[str], args: argparse.Namespace,
@@ -180,16 +203,16 @@ def report(outs: list[Outcome], datasets: list[str], args: argparse.Namespace,
         acc = {(loop, b): mean_acc(outs, name, loop, b)
                for loop in LOOPS for b in ("default", "short")}
         deltas[name] = acc["trainer", "default"] - acc["plain", "default"]
-        rank = sorted((o for o in outs if o.task.dataset == name and o.task.budget == "rank"),
-                      key=lambda o: o.task.net)
-        tau = kendall_tau([o.acc for o in rank if o.task.loop == "trainer"],
-                          [o.acc for o in rank if o.task.loop == "plain"])
+        rank = {(o.task.net, o.task.loop): o.acc for o in outs
+                if o.task.dataset == name and o.task.budget == "rank"}
+        both = sorted(n for n, loop in rank if loop == "trainer" and (n, "plain") in rank)
+        tau = kendall_tau([rank[n, "trainer"] for n in both], [rank[n, "plain"] for n in both])
         rows.append(
             f"| {name} | {n:,} | {data.in_channels}x{data.input_size}x{data.input_size} "
             f"| {BUDGETS['default'].describe(n)} | {acc['trainer', 'default']:.3f} "
             f"| {acc['plain', 'default']:.3f} | {100 * deltas[name]:+.1f} "
             f"| {acc['trainer', 'short']:.3f} | {acc['plain', 'short']:.3f} | {tau:+.2f} |")
-    every = all(d >= 0 for d in deltas.values())
+    every = all(d >= 0 for d in deltas.values())  # a nan (unfinished) counts as not met
     mean_delta = 100 * statistics.mean(deltas.values())
     ratios = speed_ratios(outs)
     lines = [
@@ -197,7 +220,9 @@ def report(outs: list[Outcome], datasets: list[str], args: argparse.Namespace,
         "",
         f"{machine()}; {args.seeds} seed(s) per network, {len(NETS)} networks with BN "
         f"({', '.join(f'{n} x{w:g}' for n, w in NETS)}); validation on up to 2,000 held-out "
-        f"training images; {args.jobs} single-threaded processes; {wall / 60:.0f} min.",
+        f"training images; {args.jobs} single-threaded processes; {wall / 60:.0f} min."
+        + (f" **Incomplete: {args.missing} runs of the plan did not finish (nan).**"
+           if args.missing else ""),
         "Accuracy: mean over networks and seeds. Trainer: search.trainer at the budget; plain: "
         "Adam 1e-3, batch 64, no augmentation, at the same number of images. tau: Kendall tau "
         f"between the two loops' rankings of {args.rank_specs} random squeeze-space specs "
@@ -211,7 +236,7 @@ def report(outs: list[Outcome], datasets: list[str], args: argparse.Namespace,
         f"- Trainer >= plain loop at the default budget on every dataset: "
         f"**{'met' if every else 'not met'}**"
         + ("" if every else " (behind on " + ", ".join(
-            k for k, d in deltas.items() if d < 0) + ")") + ".",
+            k for k, d in deltas.items() if not d >= 0) + ")") + ".",
         f"- Mean difference over the panel: **{mean_delta:+.1f} points** (goal: +2.0, "
         f"{'met' if mean_delta >= 2 else 'not met'}).",
         f"- Training images/s, trainer over plain loop, same run, same network and images: "
@@ -231,9 +256,7 @@ def per_net_row(outs: list[Outcome], name: str) -> str:
     cells = []
     for net, width in NETS:
         label = f"{net} x{width:g}"
-        accs = [statistics.mean(o.acc for o in outs if o.task.dataset == name
-                                and o.task.net == label and o.task.loop == loop
-                                and o.task.budget == "default") for loop in LOOPS]
+        accs = [mean_acc(outs, name, loop, "default", label) for loop in LOOPS]
         cells.append(f"{accs[0]:.3f} / {accs[1]:.3f}")
     return f"| {name} | " + " | ".join(cells) + " |"
 
@@ -242,7 +265,8 @@ def speed_ratios(outs: list[Outcome]) -> list[float]:
     """Trainer images/s over plain images/s for each matched run of the main table."""
     rate = {(o.task.dataset, o.task.net, o.task.budget, o.task.seed, o.task.loop): o.images_per_s
             for o in outs if o.task.budget != "rank"}
-    return [v / rate[(*k[:4], "plain")] for k, v in rate.items() if k[4] == "trainer"]
+    return [v / rate[(*k[:4], "plain")] for k, v in rate.items()
+            if k[4] == "trainer" and (*k[:4], "plain") in rate] or [float("nan")]
 
 
 def main() -> None:
@@ -259,6 +283,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fashion-2k, digits and photo-patches, "
                    "one network, 4 ranking specs; print only")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/RESULTS.md")
+    p.add_argument("--report-only", action="store_true", help="train nothing: the table of "
+                   "the outcomes kept so far (an interrupted run's cells read nan)")
+    p.add_argument("--fresh", action="store_true", help="train everything again rather than "
+                   "reuse the outcomes of an interrupted run (kept in the dataset cache)")
     args = p.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     datasets = args.datasets.split(",")
@@ -270,7 +298,12 @@ def main() -> None:
         datasets, nets, args.rank_specs, args.no_write = (
             ["fashion-2k", "digits", "photo-patches"], 1, 4, True)
     start = time.perf_counter()
-    outs = run_all(plan(datasets, args.seeds, args.rank_specs, nets), args.jobs)
+    log = panel_dir() / ("quick.jsonl" if args.quick else "outcomes.jsonl")
+    if args.fresh:
+        log.unlink(missing_ok=True)
+    tasks = plan(datasets, args.seeds, args.rank_specs, nets)
+    outs = run_all(tasks, args.jobs, log, args.report_only)
+    args.missing = len(tasks) - len(outs)
     if args.quick:
         for o in sorted(outs, key=lambda o: (o.task.dataset, o.task.budget, o.task.net)):
             print(f"{o.task.dataset:14} {o.task.budget:8} {o.task.net:22} {o.task.loop:8} "

@@ -14,7 +14,7 @@ from nas_space.registry import Registry
 BATCH = 64
 #: The floor of the default budget: one epoch of a small dataset is too few steps for the
 #: schedule to warm up and decay (docs/training.md).
-MIN_STEPS = 500
+MIN_STEPS = 300
 
 
 @dataclass(frozen=True)

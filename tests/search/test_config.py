@@ -77,12 +77,12 @@ def test_budgets_parse_names_and_numbers() -> None:
 
 def test_a_budget_on_1000_images_trains_at_least_the_minimum_steps() -> None:
     default = BUDGETS["default"]
-    assert default.min_steps == MIN_STEPS >= 500
+    assert default.min_steps == MIN_STEPS >= 300
     images = default.images_for(1000)
     assert -(-images // BATCH) >= MIN_STEPS
     assert default.resolve(1000).images == images and default.resolve(1000).epochs == 0
     assert default.images_for(50_000) == 50_000  # one epoch when that is more
-    assert "1 epoch or 500 steps, whichever is more" in default.rule()
+    assert "1 epoch or 300 steps, whichever is more" in default.rule()
     assert default.describe(1000).startswith(f"{images:,} training images = ")
     assert f"= {MIN_STEPS} steps of 64" in default.describe(1000)
     assert BUDGETS["smoke"].images_for(1000) == 600
