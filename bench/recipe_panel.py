@@ -129,7 +129,7 @@ def rank_specs(data: Dataset, count: int, seed: int = 0) -> dict[str, ArchSpec]:
 
 def plan(datasets: list[str], seeds: int, n_rank: int, nets: int) -> list[Task]:
     """Every run of the panel: the default budget, then the short one, then the ranking
-    (so that an interrupted run has whole columns), the costliest first within each."""
+    (so that an interrupted run has whole columns), the cheapest first within each."""
     tasks = []
     for name in datasets:
         data = panel_dataset(name)
@@ -144,7 +144,7 @@ def plan(datasets: list[str], seeds: int, n_rank: int, nets: int) -> list[Task]:
                       for loop in LOOPS]
     cost_of = {t.spec: cost(ArchSpec.from_json(t.spec)).macs for t in tasks}
     phase = {"default": 0, "short": 1, "rank": 2}
-    return sorted(tasks, key=lambda t: (phase[t.budget], -t.images * cost_of[t.spec]))
+    return sorted(tasks, key=lambda t: (phase[t.budget], t.images * cost_of[t.spec]))
 
 
 def run_all(tasks: list[Task], jobs: int, log: Path, report_only: bool = False) -> list[Outcome]:
