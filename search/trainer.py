@@ -83,6 +83,10 @@ class _Run:
         self.val_x, self.val_y = data.val_x[:n_val].to(dev), data.val_y[:n_val].to(dev)
         self.augment = budget.augment or data.augment
         self.gen = torch.Generator(device=dev).manual_seed(seed)
+        # Precise BN's images: a seeded random sample, since a user's folder lists its
+        # images class by class and its first images would be a few classes only.
+        sample = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(seed))
+        self.bn_x = self.x[sample[: budget.bn_images].sort().values.to(dev)]
         self.opt = make_optimizer(model, budget)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.seen, self.order, self.pos = 0, torch.empty(0, dtype=torch.long, device=dev), 0
@@ -153,7 +157,7 @@ def train(
         for rung in budget.rungs:
             _train_until(run, rung, bar)
             t = time.perf_counter()
-            recalibrate_bn(model, run.x[: budget.bn_images], batch_size=budget.eval_batch,
+            recalibrate_bn(model, run.bn_x, batch_size=budget.eval_batch,
                            precision=budget.precision)
             acc = evaluate(model, run.val_x, run.val_y, device=dev, batch_size=budget.eval_batch,
                            precision=budget.precision)

@@ -16,6 +16,7 @@ from search.trainer import (
     RECIPES,
     NonFiniteLossError,
     TrainBudget,
+    _Run,
     augment,
     autocast,
     evaluate,
@@ -182,6 +183,21 @@ def test_recalibrate_bn_measures_the_batch_statistics(digits: Dataset) -> None:
     assert model[0].running_mean.item() == pytest.approx(x.mean().item(), abs=1e-4)
     assert model[0].running_var.item() == pytest.approx(x.var().item(), rel=1e-3)
     assert model[0].momentum == 0.1 and not model.training
+
+
+def test_precise_bn_samples_every_class_of_a_sorted_training_set(digits: Dataset) -> None:
+    """A user's folder lists its images class by class; precise BN must not see only the
+    first classes."""
+    order = digits.train_y.argsort(stable=True)
+    ordered = dataclasses.replace(digits, train_x=digits.train_x[order],
+                                  train_y=digits.train_y[order])
+    run = _Run(fire_net(ordered, bn=True), ordered, TrainBudget(64, bn_images=256), 0,
+               torch.device("cpu"))
+    labels = {bytes(x.flatten().tolist()): int(y) for x, y in zip(ordered.train_x,
+                                                                   ordered.train_y, strict=True)}
+    seen = [labels[bytes(x.flatten().tolist())] for x in run.bn_x]
+    assert len(seen) == 256 and set(seen) == set(range(10))
+    assert set(labels[bytes(x.flatten().tolist())] for x in ordered.train_x[:256]) < set(range(10))
 
 
 def test_the_engine_learns_digits(digits: Dataset) -> None:
