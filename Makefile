@@ -47,6 +47,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench.cost_speed
 	$(BIN)/python -m bench.train_throughput
+	$(BIN)/python -m bench.recipe_panel
 	$(BIN)/python -m bench.dashboard_render
 	$(BIN)/python -m bench.storage_load
 

@@ -1,10 +1,20 @@
-"""Named training budgets (fidelities), counted in training images seen."""
+"""Named training budgets (fidelities): epochs of the user's data, with a floor of steps.
+
+A budget is resolved against the training split: it trains for `epochs` passes or
+`min_steps` steps of `batch` images, whichever is more, and never less than `images`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nas_space.registry import Registry
+
+#: The training batch the budgets count steps in (the recipe's, search.recipe.TrainBudget).
+BATCH = 64
+#: The floor of the default budget: one epoch of a small dataset is too few steps for the
+#: schedule to warm up and decay (docs/training.md).
+MIN_STEPS = 300
 
 
 @dataclass(frozen=True)
@@ -18,20 +28,46 @@ class Fidelity:
     default budget's first rung, at 1/8 of an epoch, is the cheapest filter for which
     200 trials fit in half an hour (docs/RESULTS.md)."""
 
-    images: int
+    images: int = 0
     rungs: int = 3
     val_images: int = 5000
     about: str = ""
     spacing: float = 2.0
+    epochs: float = 0.0
+    min_steps: int = 0
+
+    def images_for(self, n_train: int, batch: int = BATCH) -> int:
+        """Training images for a split of n_train images: the most of `images`, `epochs`
+        passes and `min_steps` steps of `batch`."""
+        return max(self.images, round(self.epochs * n_train), self.min_steps * batch, 1)
+
+    def resolve(self, n_train: int, batch: int = BATCH) -> Fidelity:
+        """This budget as a fixed number of images for a split of n_train images."""
+        return replace(self, images=self.images_for(n_train, batch), epochs=0.0, min_steps=0)
+
+    def rule(self) -> str:
+        """The budget in words, e.g. "one epoch or 600 steps, whichever is more"."""
+        parts = [f"{self.epochs:g} epoch{'s' * (self.epochs != 1)}" if self.epochs else "",
+                 f"{self.min_steps:,} steps" if self.min_steps else "",
+                 f"{self.images:,} images" if self.images else ""]
+        parts = [p for p in parts if p]
+        return parts[0] if len(parts) == 1 else " or ".join(parts) + ", whichever is more"
+
+    def describe(self, n_train: int, batch: int = BATCH) -> str:
+        """What a trial gets on a split of n_train images, in images, epochs and steps."""
+        images = self.images_for(n_train, batch)
+        return (f"{images:,} training images = {images / n_train:.2f} epochs of {n_train:,} "
+                f"= {-(-images // batch):,} steps of {batch}")
 
 
 BUDGETS: Registry[Fidelity] = Registry("budget")
 BUDGETS.register("smoke")(Fidelity(600, 2, 500, "seconds a trial; for tests on digits"))
 BUDGETS.register("short")(Fidelity(6_000, 2, 5000, "a quick look at a space"))
-BUDGETS.register("default")(Fidelity(50_000, 4, 5000, "one epoch of the 50k split; the "
-                                                     "default search fidelity"))
-BUDGETS.register("long")(Fidelity(150_000, 3, 10_000, "three epochs"))
-BUDGETS.register("full")(Fidelity(250_000, 4, 10_000, "five epochs; for finalists"))
+BUDGETS.register("default")(Fidelity(0, 4, 5000, "the default search fidelity",
+                                     epochs=1, min_steps=MIN_STEPS))
+BUDGETS.register("long")(Fidelity(0, 3, 10_000, "", epochs=3, min_steps=3 * MIN_STEPS))
+BUDGETS.register("full")(Fidelity(0, 4, 10_000, "for finalists", epochs=5,
+                                  min_steps=5 * MIN_STEPS))
 
 
 def parse_budget(text: str) -> Fidelity:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search.augment import AUGMENTS
 from search.budgets import Fidelity
 from search.records import OBJECTIVE_DIRECTIONS
 from search.storage import default_storage_url
@@ -41,6 +42,8 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     budget: str = "default"
+    augment: str | None = None  # None: the dataset's default (search.augment)
+    image_size: int | None = None  # None: the images' own size
     objectives: tuple[str, ...] = ("val_acc", "macs")
     max_mflops: float | None = None
     max_params: int | None = None
@@ -81,7 +84,9 @@ class RunConfig:
             raise UsageError(f"--objectives: need val_acc and at least one of "
                              f"{', '.join(k for k in OBJECTIVE_DIRECTIONS if k != 'val_acc')}"
                              f" (comma-separated), got {','.join(self.objectives)}")
-        for name in ("max_mflops", "max_params", "baseline_mflops", "timeout"):
+        if self.augment is not None and self.augment not in AUGMENTS:
+            raise UsageError(f"--augment: {self.augment!r} is not one of {', '.join(AUGMENTS)}")
+        for name in ("max_mflops", "max_params", "baseline_mflops", "timeout", "image_size"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise UsageError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
@@ -90,7 +95,8 @@ class RunConfig:
         return self
 
 
-def fingerprint(cfg: RunConfig, fid: Fidelity, split: dict[str, int]) -> Fingerprint:
+def fingerprint(cfg: RunConfig, fid: Fidelity, split: dict[str, int],
+                augment: str | None = None) -> Fingerprint:
     """What a study's results depend on, stored with the study; a resume must match it
     field by field (search.study.open_study names the first difference). An option that
     changes results becomes part of it by one line here."""
@@ -104,6 +110,8 @@ def fingerprint(cfg: RunConfig, fid: Fidelity, split: dict[str, int]) -> Fingerp
         "fixed": dict(cfg.fixed),
         "ranges": dict(cfg.ranges),
         "objectives": list(cfg.objectives),
+        "augment": augment or cfg.augment,  # the one in force: the dataset's default if None
+        "image_size": cfg.image_size,
     }
 
 

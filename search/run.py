@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from nas_space import UnknownNameError, get_space, list_spaces
 from search import records as R
+from search.augment import AUGMENTS
 from search.baselines import available_baselines, run_baseline, trained_baselines
 from search.budgets import BUDGETS, parse_budget
 from search.config import (
@@ -79,9 +80,15 @@ def parser() -> argparse.ArgumentParser:
     a("--data-root", help="directory holding the dataset files")
     a("--download", action="store_true", default=None,
       help="allow torchvision to download a dataset that is not found locally")
-    a("--budget", help="training images per trial: "
-      + ", ".join(f"{n} ({BUDGETS[n].images:,})" for n in BUDGETS.names())
-      + " or a number such as 20000 (default: default)")
+    a("--budget", help="how long each trial trains: "
+      + ", ".join(f"{n} ({BUDGETS[n].rule()})" for n in BUDGETS.names())
+      + ", in steps of 64 images; or a number of images such as 20000 (default: default); "
+      "the start of a run prints the epochs and steps a trial gets")
+    a("--augment", choices=AUGMENTS, help="training augmentation: none, crop (random shifts) "
+      "or crop+flip (shifts and left-right flips, for photos whose sides are alike); "
+      "default: the dataset's (crop+flip for cifar10, none for the others)")
+    a("--image-size", type=int, metavar="PX", help="resize images to PX x PX (default: "
+      "their own size)")
     a("--objectives", help="comma-separated: val_acc plus any of macs, params, size_bytes, "
       "latency_ms (measured on this device); default val_acc,macs")
     a("--max-mflops", type=float, help="constraint: MFLOPs (multiply-adds) per image")
@@ -160,8 +167,12 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
     start = time.monotonic()
     worker = run is not None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    fid = parse_budget(cfg.budget)
-    data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download)
+    data = load_dataset(cfg.dataset, cfg.data_root, download=cfg.download,
+                        image_size=cfg.image_size, augment=cfg.augment)
+    fid = parse_budget(cfg.budget).resolve(len(data.train_y))
+    if not worker:
+        print(f"budget {cfg.budget}: {fid.describe(len(data.train_y))} per trial; "
+              f"augment {data.augment}")
     try:
         space = get_space(cfg.space, in_channels=data.in_channels, input_size=data.input_size,
                           num_classes=data.num_classes, ranges=cfg.ranges)
@@ -170,7 +181,8 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
         raise UsageError(f"[fixed]/[ranges]: {e}") from None
     device = _device(cfg.device)
     split = {"train": len(data.train_y), "val": len(data.val_y)}
-    study = open_study(cfg, open_storage(cfg.storage), space, fingerprint(cfg, fid, split),
+    print_ = fingerprint(cfg, fid, split, data.augment)
+    study = open_study(cfg, open_storage(cfg.storage), space, print_,
                        command=_command(argv), worker=worker, create=not resume)
     view = StudyView(study)
     cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))

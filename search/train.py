@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from nas_space import ArchSpec, build, cost, get_preset, list_presets
 from nas_space.config import read_config
+from search.augment import AUGMENTS
 from search.data import DataError, Dataset, list_datasets, load_dataset
 from search.fulltrain import FullRecipe, train_full, write_result
 from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
@@ -55,7 +56,12 @@ def parser() -> argparse.ArgumentParser:
                    help="dataset name (default: fashion-mnist)")
     p.add_argument("--data-root", metavar="DIR", help="directory holding the dataset's files")
     p.add_argument("--download", action="store_true", help="allow torchvision to download the data")
-    p.add_argument("--image-size", type=int, metavar="PX", help="resize images to PX x PX")
+    p.add_argument("--image-size", type=int, metavar="PX",
+                   help="resize images to PX x PX (default: their own size)")
+    p.add_argument("--augment", choices=AUGMENTS,
+                   help="training augmentation: none, crop (random shifts) or crop+flip "
+                        "(shifts and left-right flips, for photos whose sides are alike); "
+                        "default: the dataset's (crop+flip for cifar10, none for the others)")
     p.add_argument("--width", type=float, default=1.0, help="preset width multiplier (default 1.0)")
     p.add_argument("--bn", action="store_true", help="turn BatchNorm on in the network")
     budget = p.add_mutually_exclusive_group()
@@ -124,7 +130,8 @@ def run(args: argparse.Namespace) -> None:
     try:  # device, names, widths, specs, budgets come from the user: ValueErrors are usage
         device = pick_device(args.device)
         data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
-                            download=args.download, image_size=args.image_size)
+                            download=args.download, image_size=args.image_size,
+                            augment=args.augment)
         name, spec = load_spec(args, data)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -137,7 +144,9 @@ def run(args: argparse.Namespace) -> None:
     except ValueError as e:
         raise UsageError(str(e)) from None
     c = cost(spec)
-    print(f"{name} on {data!r}")
+    print(f"{name} on {data!r}, augment {data.augment}")
+    print(f"  {budget.images:,} training images = {budget.images / len(data.train_y):.2f} epochs "
+          f"= {-(-budget.images // budget.batch_size):,} steps of {budget.batch_size}")
     print(f"  {c.macs / 1e6:.2f} MFLOPs (multiply-adds), {c.params:,} params, device {device}")
     with seeded(args.seed):
         model = build(spec)

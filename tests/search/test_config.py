@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search.budgets import BUDGETS, parse_budget
+from search.budgets import BATCH, BUDGETS, MIN_STEPS, parse_budget
 from search.config import (
     MAX_AUTO_JOBS,
     RunConfig,
@@ -73,6 +73,25 @@ def test_budgets_parse_names_and_numbers() -> None:
     assert parse_budget("1234").images == 1234
     with pytest.raises(ValueError, match="--budget"):
         parse_budget("lots")
+
+
+def test_a_budget_on_1000_images_trains_at_least_the_minimum_steps() -> None:
+    default = BUDGETS["default"]
+    assert default.min_steps == MIN_STEPS >= 300
+    images = default.images_for(1000)
+    assert -(-images // BATCH) >= MIN_STEPS
+    assert default.resolve(1000).images == images and default.resolve(1000).epochs == 0
+    assert default.images_for(50_000) == 50_000  # one epoch when that is more
+    assert "1 epoch or 300 steps, whichever is more" in default.rule()
+    assert default.describe(1000).startswith(f"{images:,} training images = ")
+    assert f"= {MIN_STEPS} steps of 64" in default.describe(1000)
+    assert BUDGETS["smoke"].images_for(1000) == 600
+
+
+@pytest.mark.parametrize("changes", [{"augment": "flip"}, {"image_size": 0}])
+def test_bad_augment_and_image_size_name_the_flag(changes: dict) -> None:
+    with pytest.raises(ValueError, match=r"--augment|--image-size"):
+        RunConfig(**changes).check()
 
 
 def test_jobs_auto_is_one_worker_per_core_on_the_cpu() -> None:

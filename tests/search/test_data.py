@@ -38,7 +38,7 @@ def test_fashion_mnist_shapes_and_label_counts(fashion: Dataset) -> None:
     assert fashion.val_x.shape == fashion.test_x.shape == (10_000, 1, 28, 28)
     assert fashion.train_x.dtype == torch.uint8 and fashion.train_y.dtype == torch.int64
     assert (fashion.num_classes, fashion.in_channels, fashion.input_size) == (10, 1, 28)
-    assert not fashion.natural
+    assert fashion.augment == "none"
     labels = torch.cat([fashion.train_y, fashion.val_y])
     assert labels.bincount().tolist() == [6000] * 10
     assert fashion.test_y.bincount().tolist() == [1000] * 10
@@ -112,12 +112,37 @@ COLORS = {"blue": (0, 0, 200), "green": (0, 200, 0), "red": (200, 0, 0)}
 def test_imagefolder_loads_resizes_and_labels_by_folder(tmp_path: Path) -> None:
     write_images(tmp_path, COLORS, 12)
     data = load_dataset("imagefolder", tmp_path, image_size=16, val_size=6)
-    assert data.num_classes == 3 and data.in_channels == 3 and data.natural
+    assert data.num_classes == 3 and data.in_channels == 3 and data.augment == "none"
     assert data.train_x.shape == (24, 3, 16, 16) and data.test_x.shape == (6, 3, 16, 16)
     x = torch.cat([data.train_x, data.val_x, data.test_x])
     y = torch.cat([data.train_y, data.val_y, data.test_y])
     for label, color in enumerate(COLORS.values()):  # classes in sorted folder order
         assert x[y == label].float().mean((0, 2, 3)).round().tolist() == list(color)
+
+
+def test_imagefolder_images_keep_their_own_size_and_pixels(tmp_path: Path) -> None:
+    """Without --image-size, 28x28 grey PNGs load as 1x28x28, pixel for pixel."""
+    gen = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (2, 6, 28, 28), generator=gen, dtype=torch.uint8)
+    for label in range(2):
+        (tmp_path / f"c{label}").mkdir()
+        for i in range(6):
+            Image.fromarray(pixels[label, i].numpy(), mode="L").save(tmp_path / f"c{label}/{i}.png")
+    data = load_dataset("imagefolder", tmp_path, val_size=2)
+    assert (data.in_channels, data.input_size) == (1, 28)
+    loaded = torch.cat([data.train_x, data.val_x, data.test_x])[:, 0]
+    assert loaded.shape == (12, 28, 28)
+    originals = {bytes(p.flatten().tolist()) for p in pixels.view(12, 28, 28)}
+    assert {bytes(p.flatten().tolist()) for p in loaded} == originals
+    assert load_dataset("imagefolder", tmp_path, val_size=2, image_size=32).input_size == 32
+
+
+def test_augment_default_and_override(tmp_path: Path, digits: Dataset) -> None:
+    write_images(tmp_path, COLORS, 4)
+    assert load_dataset("imagefolder", tmp_path, val_size=2).augment == "none"
+    assert load_dataset("digits", augment="crop").augment == "crop"
+    with pytest.raises(ValueError, match="augment: must be one of none, crop, crop\\+flip"):
+        load_dataset("digits", augment="flip")
 
 
 def test_imagefolder_uses_train_and_test_folders_and_detects_grey(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_six_trials_end_to_end(tmp_path: Path, study_file: Path,
         spec = ArchSpec.from_json(t.user_attrs[R.SPEC])
         assert sum(p.numel() for p in build(spec).parameters()) == t.user_attrs[R.PARAMS]
     out = capsys.readouterr().out
+    assert "budget smoke: 600 training images = 0.50 epochs of 1,200 = 10 steps of 64" in out
     assert "Pareto front" in out and "python -m dashboard --storage" in out
     assert "squeezenet1_0 (" in out
 

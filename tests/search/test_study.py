@@ -6,12 +6,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState, create_trial
 
+from nas_space import get_space
 from search import records as R
-from search.study import counted_trials
+from search.budgets import BUDGETS
+from search.config import RunConfig, fingerprint
+from search.study import StudyError, counted_trials, open_study
 from search.view import StudyView
 
 
@@ -91,3 +96,25 @@ def test_a_worker_on_another_machine_that_stops_beating_is_failed(pg_url: str) -
     assert failed.state == TrialState.FAIL
     assert failed.user_attrs[R.FAIL_REASON].startswith("no heartbeat")
     assert len(view.study.get_trials(states=(TrialState.WAITING,))) == 1
+
+
+@pytest.mark.parametrize(("first", "then", "key"), [
+    ({"augment": "crop"}, {"augment": "none"}, "augment"),
+    ({}, {"augment": "crop+flip"}, "augment"),
+    ({"image_size": 32}, {}, "image_size"),
+])
+def test_a_resume_with_another_augment_or_image_size_is_refused(
+        tmp_path: Path, first: dict, then: dict, key: str) -> None:
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 's.db'}")
+    space = get_space("squeeze", in_channels=1, input_size=8, num_classes=10)
+    fid = BUDGETS["smoke"]
+    made = RunConfig(dataset="digits", storage="", **first)
+    split = {"train": 1000, "val": 200}
+    made_print = fingerprint(made, fid, split, made.augment or "none")
+    open_study(made, storage, space, made_print, command="first")
+    same = open_study(made, storage, space, made_print, command="again")
+    assert same.user_attrs[R.FINGERPRINT]["augment"] == (made.augment or "none")
+    other = RunConfig(dataset="digits", storage="", **then)
+    with pytest.raises(StudyError, match=key):
+        open_study(other, storage, space, fingerprint(other, fid, split, other.augment or "none"),
+                   command="other")

@@ -41,6 +41,7 @@ def test_trains_a_config_on_digits_in_a_subprocess(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "MFLOPs (multiply-adds)" in out and "params" in out
+    assert "augment none" in out and "3,000 training images = 2.50 epochs = 47 steps of 64" in out
     assert re.search(r"1,500 images\s+val_acc 0\.\d{4}", out), out
     numbers = r"val_acc (0\.\d+)\s+test_acc (0\.\d+)\s+mflops ([\d.]+)\s+params (\d+)"
     final = re.search(numbers, out)
@@ -119,6 +120,6 @@ def test_bad_numbers_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
 def test_help_explains_the_options() -> None:
     text = parser().format_help()
     for flag in ("--preset", "--config", "--dataset", "--epochs", "--width", "--data-root",
-                 "--seed", "--device", "--download"):
+                 "--seed", "--device", "--download", "--augment", "--image-size"):
         assert flag in text
     assert "dataset-fashion-mnist" in text and "squeezenet1_1" in text

@@ -16,6 +16,7 @@ from search.trainer import (
     RECIPES,
     NonFiniteLossError,
     TrainBudget,
+    _Run,
     augment,
     autocast,
     evaluate,
@@ -72,6 +73,7 @@ def params(model: nn.Module) -> torch.Tensor:
     ("val_images", 0, "val_images: must be an integer >= 1"),
     ("optimizer", "lbfgs", "optimizer: must be one of auto, sgd, adamw"),
     ("precision", "fp16", "precision: must be one of auto, fp32, bf16"),
+    ("augment", "flip", "augment: must be one of none, crop, crop"),
 ])
 def test_bad_budgets_are_value_errors(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -183,6 +185,21 @@ def test_recalibrate_bn_measures_the_batch_statistics(digits: Dataset) -> None:
     assert model[0].momentum == 0.1 and not model.training
 
 
+def test_precise_bn_samples_every_class_of_a_sorted_training_set(digits: Dataset) -> None:
+    """A user's folder lists its images class by class; precise BN must not see only the
+    first classes."""
+    order = digits.train_y.argsort(stable=True)
+    ordered = dataclasses.replace(digits, train_x=digits.train_x[order],
+                                  train_y=digits.train_y[order])
+    run = _Run(fire_net(ordered, bn=True), ordered, TrainBudget(64, bn_images=256), 0,
+               torch.device("cpu"))
+    labels = {bytes(x.flatten().tolist()): int(y) for x, y in zip(ordered.train_x,
+                                                                   ordered.train_y, strict=True)}
+    seen = [labels[bytes(x.flatten().tolist())] for x in run.bn_x]
+    assert len(seen) == 256 and set(seen) == set(range(10))
+    assert set(labels[bytes(x.flatten().tolist())] for x in ordered.train_x[:256]) < set(range(10))
+
+
 def test_the_engine_learns_digits(digits: Dataset) -> None:
     model = fire_net(digits, width=0.5, bn=True)
     result = train(model, digits, TrainBudget.spread(6000, 3), seed=0, device="cpu")
@@ -218,15 +235,62 @@ def test_augment_shifts_and_flips_whole_images() -> None:
     assert torch.equal(out, augment(x, torch.Generator().manual_seed(0)))
 
 
-def test_natural_images_are_augmented(digits: Dataset) -> None:
-    natural = dataclasses.replace(digits, natural=True)
+class PixelRecorder(nn.Module):
+    """A small real convnet that keeps every training batch it is given, as uint8 pixels."""
+
+    def __init__(self, channels: int, classes: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(channels, 4, 3, padding=1), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, classes))
+        self.batches: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.batches.append(((x.detach() + 1) * 127.5).round().to(torch.uint8))
+        return self.net(x)
+
+
+def seen_images(data: Dataset, mode: str) -> tuple[set[bytes], set[bytes]]:
+    """(the images the trainer's batches held, the training images), as raw bytes."""
+    with seeded(0):
+        model = PixelRecorder(data.in_channels, data.num_classes)
+    train(model, data, TrainBudget(256, augment=mode), seed=0, device="cpu")
+    seen = {bytes(im.flatten().tolist()) for b in model.batches for im in b}
+    return seen, {bytes(im.flatten().tolist()) for im in data.train_x}
+
+
+def test_augment_none_feeds_the_training_images_unchanged(digits: Dataset) -> None:
+    seen, originals = seen_images(digits, "none")
+    assert len(seen) > 200 and seen <= originals
+
+
+@pytest.mark.parametrize("mode", ["crop", "crop+flip"])
+def test_augment_crop_changes_the_pixels(digits: Dataset, mode: str) -> None:
+    seen, originals = seen_images(digits, mode)
+    assert len(seen - originals) > 100
+
+
+def test_the_dataset_default_augmentation_applies_unless_the_budget_overrides(
+        digits: Dataset) -> None:
+    natural = dataclasses.replace(digits, augment="crop+flip")
     checks = []
-    for data in (digits, natural, digits):
+    for data, mode in ((digits, None), (natural, None), (natural, "none"), (digits, "crop+flip")):
         with seeded(0):
             model = Recorder(1, 10)
-        train(model, data, TrainBudget(128, batch_size=64), seed=0, device="cpu")
+        train(model, data, TrainBudget(128, batch_size=64, augment=mode), seed=0, device="cpu")
         checks.append(model.seen)
-    assert checks[0] == checks[2] and checks[0] != checks[1]
+    assert checks[0] == checks[2] and checks[1] == checks[3] and checks[0] != checks[1]
+
+
+def test_crop_shifts_without_flipping() -> None:
+    x = torch.arange(16, dtype=torch.uint8).view(1, 1, 4, 4).repeat(256, 1, 1, 1)
+    out = augment(x, torch.Generator().manual_seed(0), "crop")
+    rows = out[:, 0].float()
+    assert bool((rows[:, :, 1:] >= rows[:, :, :-1]).all())  # never mirrored
+    assert not torch.equal(out, x)
+    assert augment(x, torch.Generator(), "none") is x
+    with pytest.raises(ValueError, match="augment: must be one of"):
+        augment(x, torch.Generator(), "flip")
 
 
 def test_normalize_maps_pixels_to_minus_one_one() -> None:
