@@ -12,12 +12,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_space import ArchSpec, build
 from search import records as R
-from search.pareto import dominators, hypervolume, pareto_mask
+from search.hypervolume import hypervolume
+from search.pareto import dominators, pareto_mask
 from search.trainer import evaluate
 
-#: Hypervolume bounds: 10 thousand to `ref` MACs (log scale) by 0 to 1 accuracy.
-HV_MIN_MACS = 1e4
-HV_REF_MACS = 1e9
 TEST_ACC_ATTR = R.TEST_ACC
 
 
@@ -53,9 +51,9 @@ def front(pts: list[Point]) -> list[Point]:
     return sorted((p for p, m in zip(pts, mask, strict=True) if m), key=lambda p: p.macs)
 
 
-def study_hypervolume(pts: list[Point], ref_macs: float = HV_REF_MACS) -> float:
-    return hypervolume([p.acc for p in pts], [p.macs for p in pts], ref_macs=ref_macs,
-                       min_macs=HV_MIN_MACS)
+def study_hypervolume(pts: list[Point]) -> float:
+    """The shared hypervolume (search/hypervolume.py) of these points."""
+    return hypervolume([p.acc for p in pts], [p.macs for p in pts])
 
 
 def dominated_baselines(study: optuna.Study) -> list[tuple[Point, Point | None]]:
