@@ -41,6 +41,7 @@ from search.report import baseline_table, front_table, progress_stats, test_fron
 from search.storage import ROOT, StorageError, open_storage, redact
 from search.study import StudyError, counted_trials, open_study, places, weights_dir
 from search.trainer import TrainBudget, pick_device
+from search.variants import plan, run_all
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
 STUDIES = ROOT / "studies"
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ns = parser().parse_args(argv)
     try:
+        if ns.worker is None and (runs := plan(ns, argv)):  # a file of several studies
+            return run_all(runs)
         cfg = config_from_args(ns)
         return search(cfg, argv, run=ns.worker)
     except KeyboardInterrupt:
