@@ -180,7 +180,7 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None) -> int:
 
 
 def _baselines(study: optuna.Study, ev: Evaluator, cfg: RunConfig) -> None:
-    todo = [b for b in available_baselines() if b not in trained_baselines(study)]
+    todo = [b for b in available_baselines(cfg.fixed) if b not in trained_baselines(study)]
     limit = cfg.baseline_mflops or cfg.max_mflops or 10.0
     for name in tqdm(todo, desc="baselines", unit="net", leave=False, disable=not todo):
         run_baseline(study, ev, name, limit)
