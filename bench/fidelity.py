@@ -33,7 +33,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import kendalltau, spearmanr
 
-from bench.results import machine, write_section
+from bench.results import machine, publish
 from nas_space import ArchSpec, Space, build, cost, get_space
 from search.budgets import parse_budget
 from search.config import merge, read_study_file
@@ -189,10 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
             return 130
-    text = section(study, args, args.specs)
-    print(text)
-    if not args.no_write:
-        write_section("fidelity", text)
+    publish("fidelity", section(study, args, args.specs), write=not args.no_write)
     return 0
 
 

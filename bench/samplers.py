@@ -23,7 +23,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial
 
-from bench.results import machine, write_section
+from bench.results import machine, publish
 from search import records as R
 from search.hypervolume import hypervolume
 
@@ -107,15 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     studies = {s: [optuna.load_study(study_name=study_name(s, k), storage=args.storage)
                    for k in range(args.seeds)] for s in samplers}
     flags = " ".join(extra)
-    text = "\n".join([
+    publish("samplers", "\n".join([
         "## Samplers", "",
         f"Measured on {machine()}: `python -m bench.samplers --trials {args.trials} --seeds "
         f"{args.seeds}{' ' + flags if flags else ''}`. Hypervolume: search/hypervolume.py "
         "(median and range over seeds); minutes: median wall time of one study.", "",
-        *table(studies, args.trials)])
-    print(text)
-    if not args.no_write:
-        write_section("samplers", text)
+        *table(studies, args.trials)]), write=not args.no_write)
     return 0
 
 

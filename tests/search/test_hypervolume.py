@@ -16,6 +16,7 @@ from search.hypervolume import MIN_MACS, REF_MACS, hypervolume
 from search.report import points, progress_stats
 from search.run import main
 from search.storage import open_storage
+from tests.search.test_run import STUDY
 
 # The box is log10 MACs 4..9 (5 decades) by accuracy 0..1.
 DECADES = math.log10(REF_MACS) - math.log10(MIN_MACS)
@@ -53,19 +54,6 @@ def test_no_points_no_volume() -> None:
     assert hypervolume([], []) == 0.0
 
 
-STUDY = """
-space = "squeeze"
-dataset = "digits"
-budget = "smoke"
-max_mflops = 2
-baseline_mflops = 0.3
-jobs = 1
-[fixed]
-bn = true
-[ranges]
-width = { low = 0.0625, high = 0.25 }
-depth = { low = 2, high = 4 }
-"""
 
 
 def test_cli_summary_and_dashboard_show_the_same_value(
