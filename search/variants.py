@@ -80,12 +80,11 @@ def _without(argv: list[str], flags: tuple[str, ...]) -> list[str]:
 
 def run_all(runs: list[Run]) -> int:
     """Run each study in turn (stopping at the first that fails), then compare them."""
-    from search.run import config_from_args, main, parser
+    from search.run import _command, config_from_args, main, parser
 
     storages = []
     for i, run in enumerate(runs, 1):
-        print(f"\n== study {i}/{len(runs)}: {run.study}\n   python -m search.run "
-              + " ".join(run.argv), flush=True)
+        print(f"\n== study {i}/{len(runs)}: {run.study}\n   {_command(run.argv)}", flush=True)
         code = main(run.argv)
         if code:
             return code

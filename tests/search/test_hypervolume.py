@@ -16,6 +16,7 @@ from search.hypervolume import MIN_MACS, REF_MACS, hypervolume
 from search.report import points, progress_stats
 from search.run import main
 from search.storage import open_storage
+from tests.dashboard.test_app import run_app
 from tests.search.test_run import STUDY
 
 # The box is log10 MACs 4..9 (5 decades) by accuracy 0..1.
@@ -67,8 +68,10 @@ def test_cli_summary_and_dashboard_show_the_same_value(
     study = optuna.load_study(study_name="squeeze-digits", storage=url)
     assert len(points(study)) > len(points(study, "search")) >= 2  # baselines left out
     df = load_trials(open_storage(url), "squeeze-digits")
-    shown = hypervolume_table(df)
-    assert shown["hypervolume"].tolist() == [printed.group(1)]
+    assert hypervolume_table(df)["hypervolume"].tolist() == [printed.group(1)]
+    at = run_app(url, "Progress", ["squeeze-digits"])  # the page a user opens
+    assert not at.exception
+    assert at.dataframe[0].value["hypervolume"].tolist() == [printed.group(1)]
     assert A.study_hypervolume(df) == pytest.approx(progress_stats(study)["hv"], abs=1e-12)
     assert 0 < A.study_hypervolume(df) < 1
     assert A.hypervolume_curve(df)["hypervolume"].iloc[-1] == pytest.approx(
