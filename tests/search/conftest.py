@@ -31,3 +31,24 @@ def fashion(cache_home: Path) -> Dataset:
 def digits(cache_home: Path) -> Dataset:
     """scikit-learn's 8x8 digits: 1200 train / 300 val / 297 test."""
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def bn_study(tmp_path_factory: pytest.TempPathFactory, cache_home: Path) -> tuple[str, str]:
+    """A tiny squeeze study on digits that fixes bn = true, with its baselines, run once by
+    the CLI: (its storage URL, what the CLI printed)."""
+    import contextlib
+    import io
+
+    from search.run import main
+    from tests.search.test_run import STUDY
+
+    folder = tmp_path_factory.mktemp("bn-study")
+    (folder / "tiny.toml").write_text(STUDY)
+    url = f"sqlite:///{folder / 's.db'}"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--study-file", str(folder / "tiny.toml"), "--storage", url,
+                     "--trials", "3"])
+    assert code == 0, out.getvalue()
+    return url, out.getvalue()

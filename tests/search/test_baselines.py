@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import optuna
 import pytest
@@ -12,7 +11,6 @@ from nas_space import ArchSpec, cost, get_preset
 from search import records as R
 from search.baselines import BN_SUFFIX, PRESETS, available_baselines, baseline_spec
 from search.report import baseline_table, dominated_baselines
-from search.run import main
 
 SHAPE = (1, 28, 10)
 
@@ -67,15 +65,8 @@ def test_the_report_counts_only_dominance_under_equal_treatment() -> None:
     assert table.endswith("the search dominates 1 of 3 baselines: squeezenet1_0+bn")
 
 
-def test_a_bn_study_trains_the_bn_variants(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    study_file = tmp_path / "bn.toml"
-    study_file.write_text('space = "squeeze"\ndataset = "digits"\nbudget = "smoke"\n'
-                          'baseline_mflops = 0.3\njobs = 1\n[fixed]\nbn = true\n'
-                          '[ranges]\nwidth = { low = 0.0625, high = 0.125 }\n'
-                          'depth = { low = 2, high = 3 }\n')
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    assert main(["--study-file", str(study_file), "--storage", url, "--trials", "1"]) == 0
+def test_a_bn_study_trains_the_bn_variants(bn_study: tuple[str, str]) -> None:
+    url, out = bn_study
     trials = optuna.load_study(study_name="squeeze-digits", storage=url).get_trials()
     baselines = {t.user_attrs[R.PRESET]: t for t in trials
                  if t.user_attrs.get(R.ROLE) == R.ROLE_BASELINE}
@@ -84,6 +75,5 @@ def test_a_bn_study_trains_the_bn_variants(tmp_path: Path,
         assert t.user_attrs[R.STATUS] == R.COMPLETE, name
         spec = ArchSpec.from_json(t.user_attrs[R.SPEC])
         assert spec.bn == (name.endswith(BN_SUFFIX) or get_preset(name).bn), name
-    out = capsys.readouterr().out
     assert "squeezenet1_0+bn (" in out and "squeezenet1_0 (" in out
     assert "under equal treatment (same budget, recipe and BatchNorm setting)" in out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import optuna
 import pytest
@@ -14,10 +13,8 @@ from dashboard.data import load_trials
 from dashboard.pages import hypervolume_table
 from search.hypervolume import MIN_MACS, REF_MACS, hypervolume
 from search.report import points, progress_stats
-from search.run import main
 from search.storage import open_storage
 from tests.dashboard.test_app import run_app
-from tests.search.test_run import STUDY
 
 # The box is log10 MACs 4..9 (5 decades) by accuracy 0..1.
 DECADES = math.log10(REF_MACS) - math.log10(MIN_MACS)
@@ -57,13 +54,9 @@ def test_no_points_no_volume() -> None:
 
 
 
-def test_cli_summary_and_dashboard_show_the_same_value(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "tiny.toml"
-    path.write_text(STUDY)
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    assert main(["--study-file", str(path), "--storage", url, "--trials", "3"]) == 0
-    printed = re.search(r"hypervolume (\d\.\d{4})", capsys.readouterr().out)
+def test_cli_summary_and_dashboard_show_the_same_value(bn_study: tuple[str, str]) -> None:
+    url, out = bn_study
+    printed = re.search(r"hypervolume (\d\.\d{4})", out)
     assert printed is not None
     study = optuna.load_study(study_name="squeeze-digits", storage=url)
     assert len(points(study)) > len(points(study, "search")) >= 2  # baselines left out
