@@ -17,12 +17,13 @@ TINY = ["--dataset", "digits", "--budget", "smoke", "--trials", "1", "--jobs", "
 #: Each file, the flags of its smoke run and the studies that run must make. To stay cheap,
 #: only squeezenet_sr runs all its seeds and spaces_compare all its variants; the others
 #: pin seed 0 (shufflenet_groups also its variant g3); test_variants covers the expansion.
+#: MFLOPs limits keep the nets of the searched (not gridded) axes small.
 CASES = {
     "squeezenet_sr": ([], ["squeezenet_sr-s0", "squeezenet_sr-s1", "squeezenet_sr-s2"]),
     "squeezenet_pct3x3": (["--seed", "0"], ["squeezenet_pct3x3-s0"]),
     "squeezenet_bypass": (["--seed", "0"], ["squeezenet_bypass-s0"]),
-    "shufflenet_groups": (["--seed", "0"], ["shufflenet_groups-g3-s0"]),
-    "spaces_compare": ([], [f"spaces_compare-{s}"
+    "shufflenet_groups": (["--seed", "0", "--max-mflops", "0.3"], ["shufflenet_groups-g3-s0"]),
+    "spaces_compare": (["--max-mflops", "0.5"], [f"spaces_compare-{s}"
                             for s in ("squeeze", "shuffle", "mobile", "resnet", "any")]),
 }
 #: The variant a smoke run pins, if any.
