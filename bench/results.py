@@ -30,3 +30,10 @@ def write_section(name: str, body: str) -> Path:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     return RESULTS
+
+
+def publish(name: str, body: str, *, write: bool = True) -> None:
+    """Print a benchmark's section and, unless told not to, write it to docs/RESULTS.md."""
+    print(body)
+    if write:
+        print(f"written to {write_section(name, body)}")

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from search import records as R
-from search.pareto import hypervolume, pareto_mask
+from search.hypervolume import hypervolume
+from search.pareto import pareto_mask
 
 #: Cost axes a front can be drawn against: column -> (label, stored column it scales).
 AXES = {
@@ -65,33 +66,35 @@ def front_points(df: pd.DataFrame, x: str = "mflops", y: str = R.VAL_ACC) -> pd.
     return front.sort_values([x, y], ascending=[True, True])
 
 
-def hv_reference(df: pd.DataFrame, x: str = "mflops") -> tuple[float, float]:
-    """(min_x, ref_x) that bound the hypervolume: half the cheapest and twice the dearest cost."""
-    xs = df.loc[usable(df, x), x].to_numpy(dtype=float)
-    if xs.size == 0:
-        return 1e-3, 1.0
-    return float(xs.min()) / 2, float(xs.max()) * 2
-
-
-def hypervolume_curve(df: pd.DataFrame, x: str = "mflops",
-                      bounds: tuple[float, float] | None = None) -> pd.DataFrame:
-    """Hypervolume of the search front after each trial (by number), in (acc, log cost)."""
-    lo, hi = bounds or hv_reference(df, x)
+def hypervolume_curve(df: pd.DataFrame) -> pd.DataFrame:
+    """The shared hypervolume (search/hypervolume.py, on MACs) of the search front after
+    each trial, by number."""
     ordered = df.sort_values("number")
-    ok = searched(ordered, x).to_numpy()
-    accs, costs = ordered[R.VAL_ACC].to_numpy(float), ordered[x].to_numpy(float)
+    ok = searched(ordered, "mflops").to_numpy()
+    accs = ordered[R.VAL_ACC].to_numpy(float)
+    macs = _macs(ordered)
     front: list[tuple[float, float]] = []
     hv, out = 0.0, []
     for i, number in enumerate(ordered["number"].to_numpy()):
         if ok[i]:
-            a, c = accs[i], costs[i]
+            a, c = accs[i], macs[i]
             if not any(fa >= a and fc <= c for fa, fc in front):
                 front = [(fa, fc) for fa, fc in front if not (a >= fa and c <= fc)]
                 front.append((a, c))
-                hv = hypervolume([f[0] for f in front], [f[1] for f in front],
-                                 ref_macs=hi, min_macs=lo)
+                hv = hypervolume([f[0] for f in front], [f[1] for f in front])
         out.append((int(number), hv))
     return pd.DataFrame(out, columns=["number", "hypervolume"])
+
+
+def study_hypervolume(df: pd.DataFrame) -> float:
+    """The shared hypervolume of one study's searched trials: the value the CLI prints."""
+    ok = searched(df, "mflops")
+    return hypervolume(df.loc[ok, R.VAL_ACC].to_numpy(float), _macs(df[ok]))
+
+
+def _macs(df: pd.DataFrame) -> np.ndarray:
+    """MACs per image: the stored count where the frame has it, else from MFLOPs."""
+    return (df[R.MACS] if R.MACS in df else df["mflops"] * 1e6).to_numpy(float)
 
 
 def fronts_over_time(df: pd.DataFrame, x: str = "mflops",

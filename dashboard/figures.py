@@ -146,7 +146,7 @@ def hypervolume_figure(curves: pd.DataFrame) -> go.Figure:
                                 line_shape="hv", name=str(study))
                      for study, part in curves.groupby("study", sort=True)])
     fig.update_layout(height=360, margin=dict(t=30), xaxis_title="trial number",
-                      yaxis_title="hypervolume (acc x log cost, normalized)")
+                      yaxis_title="hypervolume (accuracy x log MACs, normalized)")
     return fig
 
 

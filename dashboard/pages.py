@@ -14,14 +14,15 @@ from dashboard import figures as F
 from dashboard.data import DashboardError
 from search import records as R
 from search.export import EXPORT_ERRORS, bundle_zip
+from search.hypervolume import DESCRIPTION as HV_DESCRIPTION
 
 COLOR_FIRST = ("study", "space", "kind", "params_SR", "params_pct3x3", "params_groups",
                "params_width", "sr", "pct3x3", "groups", "bypass")
 IMPORTANCE_NOTE = ("Importance is η², the share of the variance of accuracy (or of being on the "
                    "front) explained by the mean per value or quantile bin of one metaparameter "
                    "alone; it ignores interactions.")
-HV_NOTE = ("Hypervolume: the area the search front dominates in (accuracy, log cost) space, "
-           "between half the cheapest and twice the dearest cost; higher is better.")
+HV_NOTE = (f"The {HV_DESCRIPTION}; higher is better. It is the number the search prints, "
+           "and it is always taken on MACs, whichever cost axis the fronts below use.")
 NO_RESULTS = ("No trial has a finished training result with its cost (val_acc and MACs) yet; "
               "the front appears with the first one.")
 FRONT_COLUMNS = ["study", "number", "val_acc", "test_acc", "mflops", "mparams", "size_mb",
@@ -100,11 +101,11 @@ def progress_page(df: pd.DataFrame) -> None:
         st.info(NO_RESULTS)
         return
     x = st.selectbox("Cost axis", axes, format_func=A.label, key="progress_x")
-    bounds = A.hv_reference(df, x)
-    curves = [A.hypervolume_curve(part, x, bounds).assign(study=study)
+    curves = [A.hypervolume_curve(part).assign(study=study)
               for study, part in df.groupby("study", sort=True)]
     st.subheader("Hypervolume over trials")
     st.caption(HV_NOTE)
+    st.dataframe(hypervolume_table(df), hide_index=True)
     st.plotly_chart(F.hypervolume_figure(pd.concat(curves, ignore_index=True)),
                     key="hv_chart")
     st.subheader("How the front moved")
@@ -112,6 +113,13 @@ def progress_page(df: pd.DataFrame) -> None:
         st.markdown(f"**{study}**")
         st.plotly_chart(F.fronts_over_time_figure(A.fronts_over_time(part, x), x),
                         key=f"fronts_{study}")
+
+
+def hypervolume_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Each study's hypervolume, rounded as the search's summary prints it."""
+    rows = [{"study": study, "hypervolume": f"{A.study_hypervolume(part):.4f}"}
+            for study, part in df.groupby("study", sort=True)]
+    return pd.DataFrame(rows, columns=["study", "hypervolume"])
 
 
 def design_page(df: pd.DataFrame) -> None:

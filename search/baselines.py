@@ -1,6 +1,16 @@
-"""The classic networks trained once per study, under the same budget, as reference points."""
+"""The classic networks trained once per study, under the same budget, as reference points.
+
+The paper's SqueezeNets have no BatchNorm. When a study fixes ``bn = true``, its searched
+networks have it, so the baselines also include each such network's BatchNorm variant
+(named with BN_SUFFIX: the same layers with BN after every conv), trained with the same
+recipe; the paper's variants stay for reference.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from nas_space import ArchSpec, cost, get_preset, list_presets
 from search import records as R
@@ -13,6 +23,8 @@ PRESETS = (
     "shufflenet_v2_x1_0", "mobilenet_v1", "mobilenet_v2", "resnet18",
 )
 WIDTHS = (1.0, 0.5, 0.25, 0.125, 0.0625)
+#: Suffix of a baseline's BatchNorm variant, e.g. squeezenet1_0+bn.
+BN_SUFFIX = "+bn"
 
 
 def baseline_spec(name: str, shape: tuple[int, int, int],
@@ -20,8 +32,11 @@ def baseline_spec(name: str, shape: tuple[int, int, int],
     """The preset at the widest width in WIDTHS whose cost fits max_mflops (else the
     narrowest), and that width."""
     c, size, classes = shape
+    preset, bn = name.removesuffix(BN_SUFFIX), name.endswith(BN_SUFFIX)
     for width in WIDTHS:
-        spec = get_preset(name, in_channels=c, input_size=size, num_classes=classes, width=width)
+        spec = get_preset(preset, in_channels=c, input_size=size, num_classes=classes,
+                          width=width)
+        spec = replace(spec, bn=True) if bn else spec
         if cost(spec).macs / 1e6 <= max_mflops:
             break
     return spec, width
@@ -48,6 +63,11 @@ def run_baseline(view: StudyView, ev: Evaluator, name: str, max_mflops: float) -
     return outcome.status
 
 
-def available_baselines() -> list[str]:
+def available_baselines(fixed: Mapping[str, Any] | None = None) -> list[str]:
+    """The baselines of a study with these fixed metaparameters: the presets, and with
+    ``bn = true`` also the BatchNorm variants of those that have none."""
     known = set(list_presets())
-    return [p for p in PRESETS if p in known]
+    names = [p for p in PRESETS if p in known]
+    if fixed and fixed.get("bn") is True:
+        names += [p + BN_SUFFIX for p in names if not get_preset(p).bn]
+    return names

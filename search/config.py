@@ -6,6 +6,10 @@ and may hold three tables:
     [fixed]   metaparameters held at a value, e.g. ``bn = true``
     [ranges]  narrower axis ranges, e.g. ``width = {low = 0.0625, high = 0.5}``
     [grid]    value lists for ``sampler = "grid"``, e.g. ``SR = [0.125, 0.25, 0.5]``
+
+One file may describe several studies (search/variants.py runs them): ``seeds = [0, 1, 2]``
+repeats the study per seed, and ``[[variants]]`` tables, each with a ``name``, override any
+option or table entry; ``--study-file FILE#NAME`` reads variant NAME alone.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,27 +152,93 @@ def parse_jobs(text: str) -> int:
 
 
 def read_study_file(path: str | Path) -> dict[str, Any]:
-    """The options a study file sets; unknown keys and bad TOML are one-line errors."""
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"--study-file: no file at {p}")
-    try:
-        data = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UsageError(f"--study-file: {p} is not valid TOML ({e})") from None
+    """The options a study file sets for one study: PATH, or PATH#NAME for its variant NAME
+    (see `repeats`); unknown keys and bad TOML are one-line errors."""
+    where, _, variant = str(path).partition("#")
+    data = _load_toml(Path(where))
     known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UsageError(f"--study-file: {p}: unknown key {unknown[0]!r}; valid keys: "
-                         + ", ".join(sorted(known)))
-    for table in ("fixed", "ranges", "grid"):
-        if table in data and not isinstance(data[table], dict):
-            raise UsageError(f"--study-file: {p}: [{table}] must be a table")
+    _check_keys(data, known | set(REPEAT_KEYS), where)
+    seeds_and_variants(data, where)
+    data = _with_variant(data, variant, where)
     if isinstance(data.get("budget"), int):
         data["budget"] = str(data["budget"])
     if "objectives" in data:
         data["objectives"] = tuple(data["objectives"])
     return data
+
+
+#: Keys by which one study file describes several studies.
+REPEAT_KEYS = ("seeds", "variants")
+#: The tables a variant merges entry by entry over the file's.
+TABLES = ("fixed", "ranges", "grid")
+
+
+def repeats(path: str | Path) -> tuple[list[str], list[int]]:
+    """The variant names and the seeds a study file repeats its study over (each may be
+    empty): `seeds = [0, 1, 2]` and `[[variants]]` tables, each with a `name` and any
+    options or [fixed]/[ranges]/[grid] entries that override the file's."""
+    where = str(path).partition("#")[0]
+    return seeds_and_variants(_load_toml(Path(where)), where)
+
+
+def seeds_and_variants(data: dict[str, Any], where: str) -> tuple[list[str], list[int]]:
+    """Validated variant names and seeds of a study file's data."""
+    seeds = data.get("seeds", [])
+    if "seeds" in data and (not isinstance(seeds, list) or not seeds or len(set(seeds)) < len(
+            seeds) or not all(isinstance(v, int) and not isinstance(v, bool) for v in seeds)):
+        raise UsageError(f"--study-file: {where}: seeds must be a list of distinct integers, "
+                         f"got {seeds!r}")
+    variants = data.get("variants", [])
+    if "variants" in data and (not isinstance(variants, list) or not variants or not all(
+            isinstance(v, dict) for v in variants)):
+        raise UsageError(f"--study-file: {where}: variants must be [[variants]] tables")
+    names = [v.get("name") for v in variants]
+    for v, name in zip(variants, names, strict=True):
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.]+", name):
+            raise UsageError(f"--study-file: {where}: each variant needs a name of letters, "
+                             f"digits, '_' or '.', got {name!r}")
+        if names.count(name) > 1:
+            raise UsageError(f"--study-file: {where}: two variants are named {name!r}")
+        _check_keys({k: x for k, x in v.items() if k != "name"},
+                    {f.name for f in dataclasses.fields(RunConfig)} - {"study"},
+                    f"{where} variant {name!r}")
+    return names, list(seeds)
+
+
+def _with_variant(data: dict[str, Any], variant: str, where: str) -> dict[str, Any]:
+    """The file's options without its repeat keys, with variant `variant` merged in."""
+    base = {k: v for k, v in data.items() if k not in REPEAT_KEYS}
+    if not variant:
+        return base
+    chosen = {v["name"]: v for v in data.get("variants", [])}
+    if variant not in chosen:
+        raise UsageError(f"--study-file: {where} has no variant {variant!r}; variants: "
+                         + (", ".join(chosen) or "none"))
+    for key, value in chosen[variant].items():
+        if key in TABLES:
+            base[key] = {**base.get(key, {}), **value}
+        elif key != "name":
+            base[key] = value
+    return base
+
+
+def _load_toml(p: Path) -> dict[str, Any]:
+    if not p.is_file():
+        raise UsageError(f"--study-file: no file at {p}")
+    try:
+        return tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UsageError(f"--study-file: {p} is not valid TOML ({e})") from None
+
+
+def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UsageError(f"--study-file: {where}: unknown key {unknown[0]!r}; valid keys: "
+                         + ", ".join(sorted(known)))
+    for table in TABLES:
+        if table in data and not isinstance(data[table], dict):
+            raise UsageError(f"--study-file: {where}: [{table}] must be a table")
 
 
 def merge(file_options: dict[str, Any], flags: dict[str, Any]) -> RunConfig:

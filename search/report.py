@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,10 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_space import ArchSpec, build
 from search import records as R
 from search import weights
-from search.pareto import dominators, hypervolume, pareto_mask
+from search.hypervolume import hypervolume
+from search.pareto import dominators, pareto_mask
 from search.trainer import evaluate
 
-#: Hypervolume bounds: 10 thousand to `ref` MACs (log scale) by 0 to 1 accuracy.
-HV_MIN_MACS = 1e4
-HV_REF_MACS = 1e9
 TEST_ACC_ATTR = R.TEST_ACC
 
 
@@ -32,6 +31,7 @@ class Point:
     params: int
     role: str
     preset: str | None
+    bn: bool = False
 
 
 def points(study: optuna.Study, role: str | None = None) -> list[Point]:
@@ -42,7 +42,7 @@ def points(study: optuna.Study, role: str | None = None) -> list[Point]:
         if a.get(R.STATUS) != R.COMPLETE or (role and a.get(R.ROLE) != role):
             continue
         out.append(Point(t.number, float(a[R.VAL_ACC]), int(a[R.MACS]), int(a[R.PARAMS]),
-                         a.get(R.ROLE, R.ROLE_SEARCH), a.get(R.PRESET)))
+                         a.get(R.ROLE, R.ROLE_SEARCH), a.get(R.PRESET), _has_bn(a)))
     return out
 
 
@@ -54,20 +54,28 @@ def front(pts: list[Point]) -> list[Point]:
     return sorted((p for p, m in zip(pts, mask, strict=True) if m), key=lambda p: p.macs)
 
 
-def study_hypervolume(pts: list[Point], ref_macs: float = HV_REF_MACS) -> float:
-    return hypervolume([p.acc for p in pts], [p.macs for p in pts], ref_macs=ref_macs,
-                       min_macs=HV_MIN_MACS)
+def study_hypervolume(pts: list[Point]) -> float:
+    """The shared hypervolume (search/hypervolume.py) of these points."""
+    return hypervolume([p.acc for p in pts], [p.macs for p in pts])
 
 
-def dominated_baselines(study: optuna.Study) -> list[tuple[Point, Point | None]]:
-    """Each baseline with the cheapest searched trial that dominates it (None if none does)."""
+def _has_bn(attrs: dict[str, Any]) -> bool:
+    """Whether the trial's stored spec has BatchNorm."""
+    return bool(json.loads(attrs[R.SPEC]).get("bn", False)) if R.SPEC in attrs else False
+
+
+def dominated_baselines(study: optuna.Study, *, equal_treatment: bool = True
+                        ) -> list[tuple[Point, Point | None]]:
+    """Each baseline with the cheapest searched trial that dominates it, None if none does.
+    Every trial of a study trains with the same budget and recipe; under equal treatment
+    the trial must also match the baseline's BatchNorm setting."""
     searched = points(study, R.ROLE_SEARCH)
-    plane = [[p.acc, p.macs] for p in searched]
     rows = []
     for b in points(study, R.ROLE_BASELINE):
+        peers = [p for p in searched if p.bn == b.bn or not equal_treatment]
+        plane = [[p.acc, p.macs] for p in peers]
         idx = dominators([b.acc, b.macs], plane, ["maximize", "minimize"]) if plane else []
-        best = min((searched[i] for i in idx), key=lambda p: p.macs, default=None)
-        rows.append((b, best))
+        rows.append((b, min((peers[i] for i in idx), key=lambda p: p.macs, default=None)))
     return rows
 
 
@@ -104,16 +112,31 @@ def front_table(study: optuna.Study, tests: dict[int, float]) -> str:
 
 
 def baseline_table(study: optuna.Study) -> str:
-    """Which baselines a searched trial dominates, and by which."""
+    """Which baselines a searched trial dominates under equal treatment, and by which."""
+    equal = dominated_baselines(study)
     lines = []
-    for b, best in dominated_baselines(study):
-        where = f"{b.preset} ({b.acc:.4f}, {b.macs / 1e6:.2f} MFLOPs)"
-        if best is None:
-            lines.append(f"  {where}: not dominated")
-        else:
+    for (b, best), (_, any_best) in zip(equal, dominated_baselines(
+            study, equal_treatment=False), strict=True):
+        where = f"{b.preset} ({b.acc:.4f}, {b.macs / 1e6:.2f} MFLOPs, {_bn(b)})"
+        if best is not None:
             lines.append(f"  {where}: dominated by trial {best.number} "
                          f"({best.acc:.4f}, {best.macs / 1e6:.2f} MFLOPs)")
-    return "\n".join(lines) or "  (no baselines trained)"
+        elif any_best is not None:
+            lines.append(f"  {where}: not dominated under equal treatment (only by trial "
+                         f"{any_best.number}, {_bn(any_best)})")
+        else:
+            lines.append(f"  {where}: not dominated")
+    if not lines:
+        return "  (no baselines trained)"
+    beaten = [b.preset or "?" for b, best in equal if best is not None]
+    lines.append(f"  under equal treatment (same budget, recipe and BatchNorm setting) the "
+                 f"search dominates {len(beaten)} of {len(equal)} baselines"
+                 + (f": {', '.join(beaten)}" if beaten else ""))
+    return "\n".join(lines)
+
+
+def _bn(p: Point) -> str:
+    return "with BN" if p.bn else "no BN"
 
 
 def progress_stats(study: optuna.Study) -> dict[str, float]:

@@ -47,6 +47,7 @@ from search.report import baseline_table, front_table, progress_stats, test_fron
 from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
 from search.study import StudyError, counted_trials, open_study, weights_dir
 from search.trainer import TrainBudget, pick_device
+from search.variants import plan, run_all
 from search.view import StudyView
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ns = parser().parse_args(argv)
     try:
+        if ns.worker is None and (runs := plan(ns, argv)):  # a file of several studies
+            return run_all(runs)
         cfg = config_from_args(ns)
         return search(cfg, argv, run=ns.worker, resume=ns.resume)
     except KeyboardInterrupt:
@@ -228,7 +231,7 @@ def _device(name: str) -> torch.device:
 
 
 def _baselines(view: StudyView, ev: Evaluator, cfg: RunConfig) -> None:
-    todo = [b for b in available_baselines() if b not in trained_baselines(view)]
+    todo = [b for b in available_baselines(cfg.fixed) if b not in trained_baselines(view)]
     limit = cfg.baseline_mflops or cfg.max_mflops or 10.0
     for name in tqdm(todo, desc="baselines", unit="net", leave=False, disable=not todo):
         run_baseline(view, ev, name, limit)

@@ -11,7 +11,7 @@ import pytest
 from dashboard import analysis as A
 from dashboard import data
 from search import records as R
-from search.pareto import hypervolume
+from search.hypervolume import hypervolume
 
 
 def frame(acc: list[float], mflops: list[float], study: str = "s", **cols: list) -> pd.DataFrame:
@@ -83,12 +83,12 @@ def test_hypervolume_curve_is_monotone_and_ends_at_the_front() -> None:
     rng = np.random.default_rng(0)
     df = frame(list(rng.uniform(0.5, 0.95, 60)), list(10 ** rng.uniform(-1, 2, 60)))
     df.loc[df.index % 9 == 4, "status"] = R.STOPPED
-    lo, hi = A.hv_reference(df)
-    curve = A.hypervolume_curve(df, bounds=(lo, hi))
+    curve = A.hypervolume_curve(df)
     assert len(curve) == 60 and (np.diff(curve["hypervolume"]) >= -1e-12).all()
     front = df[A.front_mask(df)]
-    final = hypervolume(front["val_acc"], front["mflops"], ref_macs=hi, min_macs=lo)
-    assert curve["hypervolume"].iloc[-1] == pytest.approx(final)
+    final = hypervolume(front["val_acc"], front["mflops"] * 1e6)
+    assert final > 0 and curve["hypervolume"].iloc[-1] == pytest.approx(final)
+    assert A.study_hypervolume(df) == pytest.approx(final)
 
 
 def test_fronts_over_time_grow_to_the_final_front() -> None:

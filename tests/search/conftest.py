@@ -44,3 +44,24 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert main(["--study-file", str(f), "--storage", f"journal://{log}", "--trials", "1",
                  "--no-baselines"]) == 0
     return log, f
+
+
+@pytest.fixture(scope="session")
+def bn_study(tmp_path_factory: pytest.TempPathFactory, cache_home: Path) -> tuple[str, str]:
+    """A tiny squeeze study on digits that fixes bn = true, with its baselines, run once by
+    the CLI: (its storage URL, what the CLI printed)."""
+    import contextlib
+    import io
+
+    from search.run import main
+    from tests.search.test_run import STUDY
+
+    folder = tmp_path_factory.mktemp("bn-study")
+    (folder / "tiny.toml").write_text(STUDY)
+    url = f"sqlite:///{folder / 's.db'}"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--study-file", str(folder / "tiny.toml"), "--storage", url,
+                     "--trials", "3"])
+    assert code == 0, out.getvalue()
+    return url, out.getvalue()

@@ -15,6 +15,7 @@ from search.config import (
     merge,
     parse_jobs,
     read_study_file,
+    repeats,
     resolve_jobs,
 )
 
@@ -23,8 +24,10 @@ STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
 @pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_study_file_is_valid(path: Path) -> None:
-    cfg = merge(read_study_file(path), {})
-    assert cfg.trials > 0
+    variants, _ = repeats(path)
+    for name in variants or [""]:
+        cfg = merge(read_study_file(f"{path}#{name}" if name else path), {})
+        assert cfg.trials > 0
 
 
 def test_flags_override_the_study_file(tmp_path: Path) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
-from search.pareto import dominates, dominators, hypervolume, pareto_mask
+from search.pareto import dominates, dominators, pareto_mask
 
 MAX_MIN = ["maximize", "minimize"]
 
@@ -49,27 +47,3 @@ def test_dominators_lists_every_dominating_point() -> None:
     assert dominators([0.99, 0.5], pts, MAX_MIN).tolist() == []
     assert dominates(np.array([1.0, 1.0]), np.array([1.0, 2.0]))
     assert not dominates(np.array([1.0, 1.0]), np.array([1.0, 1.0]))
-
-
-def test_hypervolume_of_one_point_is_a_rectangle() -> None:
-    # log10 span 1e3..1e9 = 6 decades; the point covers 1e6..1e9 (3 decades) at acc 0.8.
-    assert hypervolume([0.8], [1e6], ref_macs=1e9) == pytest.approx(0.8 * 3 / 6)
-
-
-def test_hypervolume_of_a_staircase() -> None:
-    acc, macs = [0.5, 0.9], [1e4, 1e6]
-    # [1e4, 1e6): best 0.5 over 2 decades; [1e6, 1e8): best 0.9 over 2 decades; span 4.
-    expected = (2 * 0.5 + 2 * 0.9) / 4
-    assert hypervolume(acc, macs, ref_macs=1e8, min_macs=1e4) == pytest.approx(expected)
-
-
-def test_hypervolume_ignores_dominated_and_out_of_range_points() -> None:
-    base = hypervolume([0.5, 0.9], [1e4, 1e6], ref_macs=1e8, min_macs=1e4)
-    more = hypervolume([0.5, 0.9, 0.4, 0.99, math.nan], [1e4, 1e6, 1e7, 1e9, 1e5],
-                       ref_macs=1e8, min_macs=1e4)
-    assert more == pytest.approx(base)
-
-
-def test_hypervolume_rejects_a_bad_reference() -> None:
-    with pytest.raises(ValueError, match="ref_macs"):
-        hypervolume([0.5], [1e4], ref_macs=1e2, min_macs=1e3)

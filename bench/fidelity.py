@@ -1,0 +1,197 @@
+"""Fidelity: do the search's short-training rungs rank networks as long training does?
+
+    python -m bench.fidelity --specs 30        # resumable: re-run the command to continue
+    python -m bench.fidelity --report-only     # rewrite the section from what is stored
+
+Samples --specs points of the default squeeze study (studies/squeeze.toml: its fixed
+values, ranges and MFLOPs limit) with a seeded random sampler, so every run lists the same
+specs and a re-run continues where the last one stopped. Each spec is one trial of its own
+Optuna study (--storage, default bench/out/fidelity.db), which holds:
+
+- its MACs, params and synflow score at initialization (search/proxies.py);
+- the validation accuracy at each rung of --budget (the search's default: one epoch,
+  4 rungs), trained as the search trains; stored as soon as it is known, so a spec
+  interrupted during its long training keeps it;
+- the validation accuracy after --long-epochs epochs (default 10): the trial's value.
+
+The section (docs/RESULTS.md, fidelity) gives Kendall tau and Spearman rho between each
+ranking signal (each rung's accuracy, MACs, params, synflow) and the long accuracy, over
+the specs done so far, and says how many those are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from scipy.stats import kendalltau, spearmanr
+
+from bench.results import machine, publish
+from nas_space import ArchSpec, Space, build, cost, get_space
+from search.budgets import parse_budget
+from search.config import merge, read_study_file
+from search.data import Dataset, load_dataset
+from search.proxies import synflow
+from search.trainer import TrainBudget, seeded, train
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+STUDY_FILE = ROOT / "studies" / "squeeze.toml"
+#: Stored per spec (trial user attributes).
+INDEX, SPEC, MACS, PARAMS, SYNFLOW, RUNGS = "index", "spec", "macs", "params", "synflow", "rungs"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every spec of one fidelity study is trained on and with."""
+
+    data: Dataset
+    short: TrainBudget
+    long: TrainBudget
+    seed: int
+
+
+def specs(space: Space, fixed: dict[str, Any], max_mflops: float | None, n: int,
+          seed: int) -> Iterator[ArchSpec]:
+    """The first n distinct specs under the MFLOPs limit, from a seeded random sampler."""
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    seen: set[str] = set()
+    while len(seen) < n:
+        spec = space.sample(sampler.ask(), fixed)
+        if (max_mflops is None or cost(spec).macs <= max_mflops * 1e6) and \
+                spec.digest() not in seen:
+            seen.add(spec.digest())
+            yield spec
+
+
+def measure(study: optuna.Study, index: int, spec: ArchSpec, setup: Setup,
+            partial: FrozenTrial | None) -> None:
+    """Cost, proxy, short rungs (reused from `partial` if it has them) and long accuracy of
+    one spec, stored on one trial as each is known."""
+    trial = study.ask()
+    c = cost(spec)
+    with seeded(setup.seed):
+        score = synflow(build(spec), (spec.in_channels, spec.input_size, spec.input_size))
+    for key, value in {INDEX: index, SPEC: spec.to_json(), MACS: c.macs, PARAMS: c.params,
+                       SYNFLOW: score}.items():
+        trial.set_user_attr(key, value)
+    try:
+        rungs = partial.user_attrs[RUNGS] if partial else _rungs(spec, setup.short, setup)
+        trial.set_user_attr(RUNGS, rungs)
+        long_acc = _rungs(spec, setup.long, setup)[-1][1]
+    except BaseException:
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    study.tell(trial, long_acc)
+
+
+def _rungs(spec: ArchSpec, budget: TrainBudget, setup: Setup) -> list[list[float]]:
+    with seeded(setup.seed):
+        model = build(spec)
+    result = train(model, setup.data, budget, seed=setup.seed, progress=True)
+    return [[int(n), float(acc)] for n, acc in result.rungs]
+
+
+def run(study: optuna.Study, todo: list[ArchSpec], setup: Setup) -> int:
+    """Measure every spec not yet complete; returns how many were measured now."""
+    trials = study.get_trials(deepcopy=False)
+    done = {t.user_attrs[INDEX] for t in trials if t.state == TrialState.COMPLETE}
+    partial = {t.user_attrs[INDEX]: t for t in trials
+               if t.state != TrialState.COMPLETE and RUNGS in t.user_attrs}
+    measured = 0
+    for i, spec in enumerate(todo):
+        if i in done:
+            continue
+        print(f"spec {i + 1}/{len(todo)}: {cost(spec).macs / 1e6:.2f} MFLOPs"
+              + (" (short rungs stored)" if i in partial else ""), flush=True)
+        measure(study, i, spec, setup, partial.get(i))
+        measured += 1
+    return measured
+
+
+def correlations(study: optuna.Study) -> list[tuple[str, float, float]]:
+    """(signal, Kendall tau, Spearman rho) of each ranking signal against long accuracy."""
+    ts = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if len(ts) < 3:
+        return []
+    long_acc = [t.value for t in ts]
+    signals = {f"rung {j + 1} ({int(n):,} images)": [t.user_attrs[RUNGS][j][1] for t in ts]
+               for j, (n, _) in enumerate(ts[0].user_attrs[RUNGS])}
+    signals |= {"MACs": [t.user_attrs[MACS] for t in ts],
+                "params": [t.user_attrs[PARAMS] for t in ts],
+                "synflow": [math.log(max(t.user_attrs[SYNFLOW], 1e-300)) for t in ts]}
+    return [(name, float(kendalltau(x, long_acc).statistic),
+             float(spearmanr(x, long_acc).statistic)) for name, x in signals.items()]
+
+
+def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
+    rows = correlations(study)
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    lines = ["## Fidelity: short-training rungs against long training", "",
+             f"Measured on {machine()}: `python -m bench.fidelity --specs {total} "
+             f"--budget {args.budget} --long-epochs {args.long_epochs} --dataset "
+             f"{args.dataset}`; {done} of {total} specs done.", ""]
+    if not rows:
+        return "\n".join([*lines, "Fewer than 3 specs are done; no correlation yet."])
+    lines += ["| ranking signal | Kendall tau | Spearman rho |", "|---|---|---|"]
+    lines += [f"| {name} | {tau:.3f} | {rho:.3f} |" for name, tau, rho in rows]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.fidelity", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--specs", type=int, default=30, help="random specs to measure (30)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--budget", default="default", help="the search budget whose rungs are "
+                   "ranked (default: default)")
+    p.add_argument("--long-epochs", type=float, default=10.0,
+                   help="epochs of the training ranked against (10)")
+    p.add_argument("--max-mflops", type=float, help="MFLOPs limit of the sampled specs "
+                   "(default: the default study's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--storage", default=f"sqlite:///{OUT / 'fidelity.db'}")
+    p.add_argument("--report-only", action="store_true", help="train nothing; rewrite the "
+                   "section from the stored specs")
+    p.add_argument("--no-write", action="store_true", help="print the section only")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    file_cfg = merge(read_study_file(STUDY_FILE), {})
+    data = load_dataset(args.dataset)
+    space = get_space("squeeze", in_channels=data.in_channels, input_size=data.input_size,
+                      num_classes=data.num_classes, ranges=file_cfg.ranges)
+    fid, val = parse_budget(args.budget), len(data.val_y)
+    setup = Setup(data, TrainBudget.spread(fid.images, fid.rungs, factor=fid.spacing,
+                                           val_images=min(fid.val_images, val)),
+                  TrainBudget(round(args.long_epochs * len(data.train_y)), val_images=val),
+                  args.seed)
+    if args.storage.startswith("sqlite:///"):
+        Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    name = f"fidelity-{args.dataset}-{args.budget}-{args.long_epochs:g}ep-s{args.seed}"
+    study = optuna.create_study(study_name=name, storage=args.storage, load_if_exists=True,
+                                direction="maximize")
+    if not args.report_only:
+        limit = args.max_mflops or file_cfg.max_mflops
+        todo = list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
+        try:
+            run(study, todo, setup)
+        except KeyboardInterrupt:
+            print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
+            return 130
+    publish("fidelity", section(study, args, args.specs), write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

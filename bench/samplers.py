@@ -1,0 +1,120 @@
+"""Search efficiency: hypervolume after N trials for each sampler, over several seeds.
+
+    python -m bench.samplers --trials 100 --seeds 3      # resumable: re-run to continue
+
+Runs `python -m search.run --space squeeze --trials N --sampler S --seed K` (the default
+study file, without baselines) for every sampler S in --samplers and seed K in 0..--seeds-1,
+each as its own study in one database (--storage, default bench/out/samplers.db). A run
+resumes its study, so a stopped benchmark continues where it stopped. The section
+(docs/RESULTS.md, samplers) gives, per sampler, the median and range over seeds of the
+shared hypervolume (search/hypervolume.py, already normalized to [0, 1]) after 25%, 50%,
+75% and 100% of the trials, the median relative to random search, and the median wall
+time per study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial
+
+from bench.results import machine, publish
+from search import records as R
+from search.hypervolume import hypervolume
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+SAMPLERS = ("tpe", "nsga2", "random")
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
+def counted(study: optuna.Study) -> list[FrozenTrial]:
+    """The searched trials that count toward --trials (fully trained or stopped), in order."""
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
+            and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED)]
+
+
+def hv_after(trials: list[FrozenTrial], k: int) -> float:
+    """The shared hypervolume of the fully trained trials among the first k counted."""
+    done = [t for t in trials[:k] if t.user_attrs[R.STATUS] == R.COMPLETE]
+    return hypervolume([t.user_attrs[R.VAL_ACC] for t in done],
+                       [t.user_attrs[R.MACS] for t in done])
+
+
+def wall_minutes(trials: list[FrozenTrial]) -> float:
+    """Minutes from the first trial's start to the last one's end."""
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    return (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else float("nan")
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """Median (min-max) of the values."""
+    return (f"{statistics.median(values):.{digits}f} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+
+
+def table(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
+    """Markdown rows: per sampler, hypervolume at each fraction of n, relative to random."""
+    ks = [max(1, round(f * n)) for f in FRACTIONS]
+    head = " | ".join(f"hv @ {k}" for k in ks)
+    lines = [f"| sampler | seeds | {head} | vs random @ {n} | minutes |",
+             "|---|---|" + "---|" * len(ks) + "---|---|"]
+    final = {s: [hv_after(counted(st), n) for st in ss] for s, ss in studies.items()}
+    base = statistics.median(final["random"]) if final.get("random") else float("nan")
+    for sampler, ss in studies.items():
+        trials = [counted(st) for st in ss]
+        cells = " | ".join(spread([hv_after(t, k) for t in trials]) for k in ks)
+        rel = statistics.median(final[sampler]) / base - 1 if base > 0 else float("nan")
+        minutes = statistics.median(wall_minutes(t) for t in trials)
+        lines.append(f"| {sampler} | {len(ss)} | {cells} | {rel:+.1%} | {minutes:.1f} |")
+    return lines
+
+
+def run_one(sampler: str, seed: int, args: argparse.Namespace, extra: list[str]) -> None:
+    cmd = [sys.executable, "-m", "search.run", "--space", "squeeze", "--trials",
+           str(args.trials), "--sampler", sampler, "--seed", str(seed), "--no-baselines",
+           "--storage", args.storage, "--study", study_name(sampler, seed), *extra]
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def study_name(sampler: str, seed: int) -> str:
+    return f"samplers-{sampler}-s{seed}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.samplers", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (at least 3)")
+    p.add_argument("--samplers", default=",".join(SAMPLERS))
+    p.add_argument("--storage", default=f"sqlite:///{OUT / 'samplers.db'}")
+    p.add_argument("--no-write", action="store_true", help="print the section only")
+    args, extra = p.parse_known_args(argv)  # extra flags go to search.run, e.g. --dataset
+    samplers = [s.strip() for s in args.samplers.split(",")]
+    if args.seeds < 3 or "random" not in samplers:
+        p.error("needs --seeds >= 3 and random among --samplers (the baseline)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
+        for sampler in samplers:
+            run_one(sampler, seed, args, extra)
+    studies = {s: [optuna.load_study(study_name=study_name(s, k), storage=args.storage)
+                   for k in range(args.seeds)] for s in samplers}
+    flags = " ".join(extra)
+    publish("samplers", "\n".join([
+        "## Samplers", "",
+        f"Measured on {machine()}: `python -m bench.samplers --trials {args.trials} --seeds "
+        f"{args.seeds}{' ' + flags if flags else ''}`. Hypervolume: search/hypervolume.py "
+        "(median and range over seeds); minutes: median wall time of one study.", "",
+        *table(studies, args.trials)]), write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""bench.fidelity on digits: every spec is stored as it completes, and a re-run resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import bench.fidelity as fidelity
+
+TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
+        "--no-write"]
+
+
+def test_a_stopped_run_resumes_where_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    real, calls = fidelity._rungs, []
+
+    def spy(spec: Any, budget: Any, setup: Any) -> list[list[float]]:
+        calls.append(budget.images)
+        if len(calls) == 4:  # the long training of the second spec: stop there
+            raise KeyboardInterrupt
+        return real(spec, budget, setup)
+
+    monkeypatch.setattr(fidelity, "_rungs", spy)
+    assert fidelity.main([*TINY, "--storage", url, "--specs", "2"]) == 130
+    study = optuna.load_study(study_name="fidelity-digits-smoke-1ep-s0", storage=url)
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL]
+    stored = study.get_trials()[1].user_attrs[fidelity.RUNGS]
+    assert len(stored) == 2  # the smoke budget's two rungs, kept though the spec stopped
+
+    calls.clear()
+    assert fidelity.main([*TINY, "--storage", url, "--specs", "3"]) == 0
+    # Spec 0 is done; spec 1 reuses its stored rungs (one epoch: 1,200 images); spec 2
+    # trains both (the smoke budget: 600 images).
+    assert calls == [1200, 600, 1200]
+    trials = study.get_trials()
+    done = {t.user_attrs[fidelity.INDEX]: t for t in trials if t.state == TrialState.COMPLETE}
+    assert sorted(done) == [0, 1, 2] and len(trials) == 4
+    assert done[1].user_attrs[fidelity.RUNGS] == stored
+    for t in done.values():
+        assert 0 <= t.value <= 1 and t.user_attrs[fidelity.SYNFLOW] > 0
+    out = capsys.readouterr().out
+    assert "3 of 3 specs done" in out and "| synflow |" in out and "| MACs |" in out
