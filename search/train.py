@@ -28,7 +28,7 @@ from nas_space import ArchSpec, build, cost, get_preset, list_presets
 from nas_space.config import read_config
 from search.augment import AUGMENTS
 from search.data import DataError, Dataset, list_datasets, load_dataset
-from search.fulltrain import FullRecipe, train_full, write_result
+from search.fulltrain import CheckpointError, FullRecipe, train_full, write_result
 from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
 from search.weights import WeightsError
 
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_NONFINITE
-    except (UsageError, DataError, WeightsError) as e:  # any other exception is a bug
+    except (UsageError, DataError, WeightsError, CheckpointError) as e:  # others are bugs
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
