@@ -27,7 +27,7 @@ import torch
 from bench.results import machine, write_section
 from search import export, train
 from search import records as R
-from search.storage import default_storage_url
+from search.storage import default_storage_url, file_path, open_storage
 
 #: Fashion-MNIST test accuracy goals: the best hand-built net under 100K params, and
 #: Google AutoML's 24-hour result (a net under 1M params).
@@ -65,17 +65,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def copy_storage(url: str, tmp: Path) -> str:
-    """A read-only look at a SQLite study: work on a copy, never the live file."""
-    if not url.startswith("sqlite:///"):
+    """A read-only look at a file study (journal or SQLite): work on a copy, never the live
+    file. A server's URL is returned as it is."""
+    path = file_path(url)
+    if path is None:
         return url
-    copy = tmp / "studies.db"
-    shutil.copy(url[len("sqlite:///"):], copy)
-    return f"sqlite:///{copy}"
+    copy = tmp / path.name
+    shutil.copy(path, copy)
+    return url.replace(str(path), str(copy))
 
 
 def study_facts(url: str, name: str) -> tuple[int, str]:
     """How many searched trials the study trained (fully or stopped early), and its command."""
-    study = optuna.load_study(study_name=name, storage=url)
+    study = optuna.load_study(study_name=name, storage=open_storage(url, create=False))
     searched = sum(1 for t in study.get_trials(deepcopy=False)
                    if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
                    and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED))

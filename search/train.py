@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -52,8 +53,9 @@ def parser() -> argparse.ArgumentParser:
     net.add_argument("--preset", metavar="NAME",
                      help="a preset network: " + ", ".join(list_presets()))
     net.add_argument("--config", metavar="FILE", type=Path, help="an ArchSpec JSON file")
-    p.add_argument("--dataset", default="fashion-mnist",
-                   help="dataset name (default: fashion-mnist)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset name (default: the one named by the bundle's card.json "
+                        "beside --config, else fashion-mnist)")
     p.add_argument("--data-root", metavar="DIR", help="directory holding the dataset's files")
     p.add_argument("--download", action="store_true", help="allow torchvision to download the data")
     p.add_argument("--image-size", type=int, metavar="PX",
@@ -89,6 +91,19 @@ def parser() -> argparse.ArgumentParser:
     full.add_argument("--resume", action="store_true",
                       help="with --out: require the checkpoint (an error if there is none)")
     return p
+
+
+def bundle_dataset(config: Path | None) -> str:
+    """The dataset that the bundle holding `config` was searched on (its card says), else
+    Fashion-MNIST: a bundle trains on its own data without --dataset."""
+    from search.bundle import CARD
+
+    card = Path(config).parent / CARD if config is not None else None
+    try:
+        name = json.loads(card.read_text()).get("dataset") if card and card.is_file() else None
+    except (OSError, ValueError, AttributeError):  # an unreadable card names no dataset
+        name = None
+    return name if isinstance(name, str) and name else "fashion-mnist"
 
 
 def load_spec(args: argparse.Namespace, data: Dataset) -> tuple[str, ArchSpec]:
@@ -129,7 +144,8 @@ def run(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     try:  # device, names, widths, specs, budgets come from the user: ValueErrors are usage
         device = pick_device(args.device)
-        data = load_dataset(args.dataset, args.data_root, seed=args.split_seed,
+        data = load_dataset(args.dataset or bundle_dataset(args.config), args.data_root,
+                            seed=args.split_seed,
                             download=args.download, image_size=args.image_size,
                             augment=args.augment)
         name, spec = load_spec(args, data)

@@ -45,10 +45,12 @@ def _describe(trial: optuna.Trial, spec: ArchSpec, acc: float) -> None:
         trial.set_user_attr(key, value)
 
 
-def make_export_study(path: Path, name: str = "exp") -> tuple[str, Path]:
-    """A SQLite study on digits: trial 0 complete with weights, 1 complete without, 2 failed,
-    3 pruned. Returns (storage URL, artifact directory)."""
-    url, root = f"sqlite:///{path / 'studies.db'}", path / "artifacts"
+def make_export_study(path: Path, name: str = "exp", *, journal: bool = False
+                      ) -> tuple[str, Path]:
+    """A SQLite (or journal-file) study on digits: trial 0 complete with weights, 1 complete
+    without, 2 failed, 3 pruned. Returns (storage URL, artifact directory)."""
+    url = f"journal://{path / 'studies.log'}" if journal else f"sqlite:///{path / 'studies.db'}"
+    root = path / "artifacts"
     study = optuna.create_study(storage=open_storage(url), study_name=name,
                                 directions=["maximize", "minimize"])
     for key, value in {R.OBJECTIVES: ["val_acc", "macs"], R.DATASET: "digits", R.BUDGET: 600,
