@@ -8,12 +8,16 @@ recipe; the paper's variants stay for reference.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from tqdm import tqdm
+
 from nas_space import ArchSpec, cost, get_preset, list_presets
 from search import records as R
+from search.liveness import worker_id
 from search.objective import Evaluator
 from search.view import StudyView
 
@@ -49,18 +53,42 @@ def trained_baselines(view: StudyView) -> set[str]:
 
 
 def run_baseline(view: StudyView, ev: Evaluator, name: str, max_mflops: float) -> str:
-    """Train one baseline to the full budget (no early stopping) and record it."""
+    """Train one baseline to the full budget (no early stopping) and record it; a baseline
+    that another worker claimed meanwhile is recorded as its duplicate, untrained."""
     shape = (ev.space.in_channels, ev.space.input_size, ev.space.num_classes)
     spec, width = baseline_spec(name, shape, max_mflops)
     trial = ev.current = view.ask()
     c = cost(spec)
     ev._describe(trial, spec, c, R.ROLE_BASELINE)
-    trial.set_user_attr(R.CLAIMED, True)
     trial.set_user_attr(R.PRESET, name)
     trial.set_user_attr(R.PRESET_WIDTH, width)
     trial.set_user_attr(R.SEED, ev.seed)
+    twin = view.claim(trial, spec.digest())
+    if twin is not None:
+        return ev._reuse(view.study, trial, twin).status
     outcome = ev.with_early_stop(False).train_spec(view, trial, spec, c, ev.seed)
     return outcome.status
+
+
+def train_baselines(view: StudyView, ev: Evaluator, names: list[str], max_mflops: float,
+                    *, quiet: bool = False) -> None:
+    """Train the baselines of `names` that the study lacks. Every worker of a run calls
+    this: each takes a baseline that is neither trained nor in flight, at random so that
+    workers starting together rarely reach for the same one, until none is left. A worker
+    tries each baseline once: one that fails stays failed until the next run."""
+    pick, tried = random.Random(worker_id()), set()
+    with tqdm(total=len(names), desc="baselines", unit="net", leave=False,
+              disable=quiet or None) as bar:
+        while todo := _left(names, trained_baselines(view) | tried):
+            bar.n = len(names) - len(todo)
+            bar.refresh()
+            name = pick.choice(todo)
+            tried.add(name)
+            run_baseline(view, ev, name, max_mflops)
+
+
+def _left(names: list[str], skip: set[str]) -> list[str]:
+    return [b for b in names if b not in skip]
 
 
 def available_baselines(fixed: Mapping[str, Any] | None = None) -> list[str]:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from nas_space import UnknownNameError, get_space, list_spaces
 from search import records as R
 from search.augment import AUGMENTS
-from search.baselines import available_baselines, run_baseline, trained_baselines
+from search.baselines import available_baselines, train_baselines
 from search.budgets import BUDGETS, parse_budget
 from search.config import (
     SAMPLERS,
@@ -201,8 +201,9 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
                    weights_dir(cfg, study), run or uuid.uuid4().hex)
     helpers = _spawn_workers(cfg, argv, ev.run_id) if cfg.jobs > 1 and not worker else []
     try:
-        if cfg.baselines and not worker:
-            _baselines(view, ev, cfg)
+        if cfg.baselines:  # every worker takes its share, as it does of the trials
+            train_baselines(view, ev, available_baselines(cfg.fixed),
+                            cfg.baseline_mflops or cfg.max_mflops or 10.0, quiet=worker)
         code = _search_loop(view, ev, cfg, quiet=worker, start=start)
         failed = _wait(helpers)
     except KeyboardInterrupt:
@@ -228,13 +229,6 @@ def _device(name: str) -> torch.device:
         return pick_device(name)
     except ValueError as e:  # --device is user input
         raise UsageError(str(e)) from None
-
-
-def _baselines(view: StudyView, ev: Evaluator, cfg: RunConfig) -> None:
-    todo = [b for b in available_baselines(cfg.fixed) if b not in trained_baselines(view)]
-    limit = cfg.baseline_mflops or cfg.max_mflops or 10.0
-    for name in tqdm(todo, desc="baselines", unit="net", leave=False, disable=not todo):
-        run_baseline(view, ev, name, limit)
 
 
 def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from bench.pgserver import LocalPostgres
 from search import records as R
+from search.baselines import available_baselines
 from search.storage import open_storage
 from search.view import StudyView
 from tests.search.workers import (
@@ -96,6 +97,24 @@ def test_a_killed_worker_s_trial_fails_and_is_retried(tmp_path: Path) -> None:
     assert retried[0].user_attrs[R.STATUS] in (R.COMPLETE, R.STOPPED, R.DUPLICATE)
     assert len(counted(ts)) == 2
     assert not [t for t in ts if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def test_jobs_2_spread_the_baselines_over_both_workers(tmp_path: Path) -> None:
+    """Every worker trains baselines as it does trials; each is trained once."""
+    storage = f"journal://{tmp_path / 'studies.log'}"
+    proc = start(["--study-file", str(study_file(tmp_path, "3000")), "--storage", storage,
+                  "--trials", "2", "--jobs", "2"])
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out
+    ts = trials(storage)
+    trained = [t for t in ts if t.user_attrs.get(R.ROLE) == R.ROLE_BASELINE
+               and R.TRAIN_SECONDS in t.user_attrs]
+    assert sorted(t.user_attrs[R.PRESET] for t in trained) == \
+        sorted(available_baselines({"bn": True})), "each baseline trained once"
+    assert all(t.state == TrialState.COMPLETE for t in trained)
+    workers = {t.user_attrs[R.WORKER] for t in trained}
+    assert len(workers) == 2, "every worker trains baselines"
+    assert not [t for t in ts if t.state == TrialState.RUNNING]
 
 
 def test_a_baseline_left_running_by_a_killed_run_is_retrained(tmp_path: Path) -> None:
