@@ -29,6 +29,8 @@ def _val_count(info: DatasetInfo, n_train: int, val_size: int | None) -> int:
 
 
 def split_indices(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sorted (train, val) indices of a seeded random split of range(n)."""
+    """(train, val) indices of a seeded random split of range(n): train sorted, val in its
+    random order, so that a prefix of the validation split (the rungs score the first
+    `val_images`) is a random sample even of a folder listed class by class."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:].sort().values, perm[:val_size].sort().values
+    return perm[val_size:].sort().values, perm[:val_size]

@@ -86,7 +86,7 @@ class _Run:
         # Precise BN's images: a seeded random sample, since a user's folder lists its
         # images class by class and its first images would be a few classes only.
         sample = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(seed))
-        self.bn_x = self.x[sample[: budget.bn_images].sort().values.to(dev)]
+        self.bn_x = self.x[sample[: budget.bn_images].to(dev)]
         self.opt = make_optimizer(model, budget)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.seen, self.order, self.pos = 0, torch.empty(0, dtype=torch.long, device=dev), 0

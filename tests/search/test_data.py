@@ -63,7 +63,18 @@ def test_split_indices_are_disjoint_complete_seeded_and_stable() -> None:
     assert torch.equal(val, again_val) and torch.equal(train, again_train)
     assert not torch.equal(val, split_indices(1000, 200, seed=4)[1])
     # Pinned: a changed split would silently change every stored study's validation set.
-    assert split_indices(60_000, 10_000, seed=0)[1][:5].tolist() == [1, 3, 32, 34, 47]
+    assert split_indices(60_000, 10_000, seed=0)[1][:5].tolist() == [36044, 10678, 57327,
+                                                                      55074, 21567]
+
+
+def test_a_prefix_of_the_validation_split_samples_every_class_of_a_sorted_folder() -> None:
+    """A user's folder lists its images class by class; the rungs score the first
+    val_images of the validation split, which must not be the first classes only."""
+    labels = torch.arange(10).repeat_interleave(600)  # 6,000 images, sorted by class
+    train, val = split_indices(len(labels), 1000, seed=0)
+    assert torch.equal(train, train.sort().values)
+    assert set(labels[val[:100]].tolist()) == set(range(10))
+    assert len(set(labels[val.sort().values[:100]].tolist())) < 10
 
 
 @needs_fashion
