@@ -10,15 +10,7 @@ NaN accuracy) and one RUNNING trial at the end.
 from __future__ import annotations
 
 import math
-import os
 import random
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +18,6 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from dashboard import ENV_STORAGE
 from nas_space import ArchSpec, cost, get_preset
 from nas_space.spaces import Space, get_space
 from search import records as R
@@ -170,44 +161,3 @@ def unfinished_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(args: list[str], port: int, storage_url: str, log: Path,
-          cwd: Path | None = None) -> Iterator[str]:
-    """Run `python <args>` from the repo root (or `cwd`) until its health check answers;
-    yield its URL."""
-    env = {**os.environ, ENV_STORAGE: storage_url, "PYTHONUNBUFFERED": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd or ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no answer on {url}: {log.read_text()}") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

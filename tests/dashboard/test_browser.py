@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from tests.dashboard.conftest import free_port, serve
+from bench.dashboard_server import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_args
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 RUNNING = '[data-testid="stStatusWidget"]'
 EXCEPTION = '[data-testid="stException"]'
 EXPANDER = '[data-testid="stExpander"]'
@@ -44,7 +41,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             tempfile.mkdtemp(dir=tmp_path, prefix="profile-"), executable_path=CHROMIUM,
-            headless=True, args=ARGS, viewport={"width": 1400, "height": 1000})
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
         try:
             yield context.new_page()
         finally:
@@ -54,9 +51,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
 def test_pareto_chart_drill_down_and_detail_page(populated_db: str, tmp_path: Path,
                                                  page: Page) -> None:
     port = free_port()
-    args = ["-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-            "--server.headless", "true", "--", "--storage", populated_db,
-            "--study", "fire-a", "--study", "fire-b"]
+    args = streamlit_args(port, populated_db, "fire-a", "fire-b")
     with serve(args, port, "", tmp_path / "server.log") as url:
         page.goto(url)
         page.wait_for_selector(".js-plotly-plot", timeout=WAIT_MS)

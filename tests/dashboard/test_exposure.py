@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from bench.dashboard_server import free_port, serve
 from bench.pgserver import LocalPostgres
-from tests.dashboard.conftest import free_port, make_study, serve
+from tests.dashboard.conftest import make_study
 from tests.dashboard.test_browser import CHROMIUM, WAIT_MS, page  # noqa: F401
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.dashboard_server import free_port, serve
 from dashboard.__main__ import command, parse_args
-from tests.dashboard.conftest import free_port, serve
 
 LOOPBACK4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 LOOPBACK6 = "00000000000000000000000001000000"  # ::1
