@@ -13,10 +13,10 @@ from pathlib import Path
 
 from bench.pgserver import free_port
 from dashboard import ENV_STORAGE
+from search.storage import ROOT
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "serve", "streamlit_args"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "serve", "streamlit_args"]
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Debian's chromium, and the flags that keep it off the network and quiet when headless.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

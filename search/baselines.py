@@ -79,16 +79,15 @@ def train_baselines(view: StudyView, ev: Evaluator, names: list[str], max_mflops
     pick, tried = random.Random(worker_id()), set()
     with tqdm(total=len(names), desc="baselines", unit="net", leave=False,
               disable=quiet or None) as bar:
-        while todo := _left(names, trained_baselines(view) | tried):
+        while True:
+            skip = trained_baselines(view) | tried
+            if not (todo := [b for b in names if b not in skip]):
+                break
             bar.n = len(names) - len(todo)
             bar.refresh()
             name = pick.choice(todo)
             tried.add(name)
             run_baseline(view, ev, name, max_mflops)
-
-
-def _left(names: list[str], skip: set[str]) -> list[str]:
-    return [b for b in names if b not in skip]
 
 
 def available_baselines(fixed: Mapping[str, Any] | None = None) -> list[str]:

@@ -126,10 +126,13 @@ def read(out: Path) -> tuple[ArchSpec, dict[str, torch.Tensor] | None, dict[str,
     """A bundle's spec (checked like any config file), weights (or None) and card data."""
     spec = read_config(out / CONFIG)
     weights = read_file(out / WEIGHTS) if (out / WEIGHTS).exists() else None
-    card: dict[str, Any] = {}
-    if (out / CARD).exists():
-        try:
-            card = json.loads((out / CARD).read_text())
-        except (OSError, json.JSONDecodeError):
-            card = {}
-    return spec, weights, card if isinstance(card, dict) else {}
+    return spec, weights, read_card(out)
+
+
+def read_card(out: Path) -> dict[str, Any]:
+    """A bundle's card data; {} where there is none, or it is not a JSON object."""
+    try:
+        card = json.loads((out / CARD).read_text()) if (out / CARD).is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        card = {}
+    return card if isinstance(card, dict) else {}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -96,13 +95,9 @@ def parser() -> argparse.ArgumentParser:
 def bundle_dataset(config: Path | None) -> str:
     """The dataset that the bundle holding `config` was searched on (its card says), else
     Fashion-MNIST: a bundle trains on its own data without --dataset."""
-    from search.bundle import CARD
+    from search.bundle import read_card
 
-    card = Path(config).parent / CARD if config is not None else None
-    try:
-        name = json.loads(card.read_text()).get("dataset") if card and card.is_file() else None
-    except (OSError, ValueError, AttributeError):  # an unreadable card names no dataset
-        name = None
+    name = read_card(Path(config).parent).get("dataset") if config is not None else None
     return name if isinstance(name, str) and name else "fashion-mnist"
 
 
