@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM := $(VENV)/.system-deps
 
-.PHONY: setup run test test-slow lint bench dashboard clean
+.PHONY: setup run test test-slow lint bench results dashboard clean
 
 setup: $(STAMP) $(SYSTEM)
 
@@ -50,6 +50,13 @@ bench: setup
 	$(BIN)/python -m bench.recipe_panel
 	$(BIN)/python -m bench.dashboard_render
 	$(BIN)/python -m bench.storage_load
+
+# Rewrite the sections of docs/RESULTS.md that read stored results, and their PNG figures,
+# without training anything: the long benchmarks and the design-space study files.
+results: setup
+	$(BIN)/python -m bench.samplers --report-only
+	$(BIN)/python -m bench.fidelity --report-only
+	$(BIN)/python -m bench.findings
 
 dashboard: setup
 	$(BIN)/python -m dashboard

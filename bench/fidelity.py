@@ -16,7 +16,8 @@ Optuna study (--storage, default bench/out/fidelity.db), which holds:
 
 The section (docs/RESULTS.md, fidelity) gives Kendall tau and Spearman rho between each
 ranking signal (each rung's accuracy, MACs, params, synflow) and the long accuracy, over
-the specs done so far, and says how many those are.
+the specs done so far, and says how many those are. Its figure (docs/img/fidelity.png)
+plots the long accuracy against the last rung's accuracy, MACs and synflow.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
+from plotly.subplots import make_subplots
 from scipy.stats import kendalltau, spearmanr
 
-from bench.results import machine, publish
+from bench.results import figure, machine, publish
 from nas_space import ArchSpec, Space, build, cost, get_space
 from search.budgets import parse_budget
 from search.config import merge, read_study_file
@@ -131,6 +134,25 @@ def correlations(study: optuna.Study) -> list[tuple[str, float, float]]:
              float(spearmanr(x, long_acc).statistic)) for name, x in signals.items()]
 
 
+def scatter(study: optuna.Study) -> go.Figure:
+    """Long accuracy (y) of each done spec against three signals: the last rung's accuracy,
+    MACs and synflow at initialization (log axes for the last two)."""
+    ts = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    long_acc = [t.value for t in ts]
+    panels = {"last rung's accuracy": [t.user_attrs[RUNGS][-1][1] for t in ts],
+              "MACs": [t.user_attrs[MACS] for t in ts],
+              "synflow at initialization": [max(t.user_attrs[SYNFLOW], 1e-300) for t in ts]}
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, subplot_titles=list(panels))
+    for col, (name, x) in enumerate(panels.items(), 1):
+        fig.add_scatter(x=x, y=long_acc, mode="markers", name=name, showlegend=False,
+                        row=1, col=col)
+        fig.update_xaxes(type="log" if col > 1 else "linear", row=1, col=col)
+    fig.update_yaxes(title_text="accuracy after the long training", row=1, col=1)
+    fig.update_layout(title=f"Ranking signals against long training ({len(ts)} specs)",
+                      template="plotly_white")
+    return fig
+
+
 def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
     rows = correlations(study)
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -142,6 +164,8 @@ def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
         return "\n".join([*lines, "Fewer than 3 specs are done; no correlation yet."])
     lines += ["| ranking signal | Kendall tau | Spearman rho |", "|---|---|---|"]
     lines += [f"| {name} | {tau:.3f} | {rho:.3f} |" for name, tau, rho in rows]
+    lines += ["", figure(scatter(study), "fidelity", "long accuracy against the ranking "
+                         "signals", write=not args.no_write)]
     return "\n".join(lines)
 
 

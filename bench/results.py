@@ -7,10 +7,15 @@ import re
 from datetime import date
 from pathlib import Path
 
+import plotly.graph_objects as go
 import torch
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
-HEADER = "# Benchmark results\n\nEach section is rewritten by the benchmark named in it.\n"
+#: Where the sections' figures are written, beside RESULTS.md.
+IMAGES = RESULTS.parent / "img"
+HEADER = ("# Benchmark results\n\nEach section is rewritten by the benchmark named in it. "
+          "`make results` rewrites, without training, the sections that read stored results "
+          "(samplers, fidelity, findings) and their figures in img/.\n")
 
 
 def machine() -> str:
@@ -37,3 +42,12 @@ def publish(name: str, body: str, *, write: bool = True) -> None:
     print(body)
     if write:
         print(f"written to {write_section(name, body)}")
+
+
+def figure(fig: go.Figure, name: str, alt: str, *, write: bool = True) -> str:
+    """Save a plotly figure as docs/img/NAME.png (kaleido, headless Chromium); return the
+    Markdown line that embeds it in RESULTS.md."""
+    if write:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        fig.write_image(IMAGES / f"{name}.png", width=900, height=500)
+    return f"![{alt}]({IMAGES.relative_to(RESULTS.parent).as_posix()}/{name}.png)"

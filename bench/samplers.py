@@ -1,6 +1,7 @@
 """Search efficiency: hypervolume after N trials for each sampler, over several seeds.
 
     python -m bench.samplers --trials 100 --seeds 3      # resumable: re-run to continue
+    python -m bench.samplers --report-only               # rewrite the section from storage
 
 Runs `python -m search.run --space squeeze --trials N --sampler S --seed K` (the default
 study file, without baselines) for every sampler S in --samplers and seed K in 0..--seeds-1,
@@ -9,7 +10,8 @@ resumes its study, so a stopped benchmark continues where it stopped. The sectio
 (docs/RESULTS.md, samplers) gives, per sampler, the median and range over seeds of the
 shared hypervolume (search/hypervolume.py, already normalized to [0, 1]) after 25%, 50%,
 75% and 100% of the trials, the median relative to random search, and the median wall
-time per study.
+time per study; its figure (docs/img/samplers.png) draws the median and range of the
+hypervolume after every trial.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import sys
 from pathlib import Path
 
 import optuna
+import plotly.graph_objects as go
 from optuna.trial import FrozenTrial
 
-from bench.results import machine, publish
+from bench.results import figure, machine, publish
 from search import records as R
 from search.hypervolume import hypervolume
 
@@ -77,6 +80,25 @@ def table(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
     return lines
 
 
+def curves(studies: dict[str, list[optuna.Study]], n: int) -> go.Figure:
+    """Hypervolume after each of the first n trials: per sampler, the median over seeds and
+    a band from the lowest to the highest seed."""
+    fig = go.Figure()
+    ks = list(range(1, n + 1))
+    for sampler, ss in studies.items():
+        trials = [counted(st) for st in ss]
+        hv = [[hv_after(t, k) for t in trials] for k in ks]
+        fig.add_scatter(x=ks + ks[::-1], y=[max(v) for v in hv] + [min(v) for v in hv][::-1],
+                        fill="toself", opacity=0.2, line_width=0, legendgroup=sampler,
+                        showlegend=False, hoverinfo="skip", name=sampler)
+        fig.add_scatter(x=ks, y=[statistics.median(v) for v in hv], mode="lines",
+                        name=f"{sampler} (median of {len(ss)} seeds)", legendgroup=sampler)
+    fig.update_layout(title="Hypervolume after each searched trial (band: range over seeds)",
+                      xaxis_title="searched trials", yaxis_title="hypervolume",
+                      template="plotly_white")
+    return fig
+
+
 def run_one(sampler: str, seed: int, args: argparse.Namespace, extra: list[str]) -> None:
     cmd = [sys.executable, "-m", "search.run", "--space", "squeeze", "--trials",
            str(args.trials), "--sampler", sampler, "--seed", str(seed), "--no-baselines",
@@ -88,6 +110,24 @@ def study_name(sampler: str, seed: int) -> str:
     return f"samplers-{sampler}-s{seed}"
 
 
+def stored(samplers: list[str], args: argparse.Namespace
+           ) -> tuple[dict[str, list[optuna.Study]], list[str]]:
+    """The stored studies per sampler, and the names of those missing or short of trials."""
+    names = set(optuna.get_all_study_names(args.storage))
+    studies: dict[str, list[optuna.Study]] = {s: [] for s in samplers}
+    pending = []
+    for k in range(args.seeds):
+        for s in samplers:
+            name = study_name(s, k)
+            study = (optuna.load_study(study_name=name, storage=args.storage)
+                     if name in names else None)
+            if study is None or len(counted(study)) < args.trials:
+                pending.append(name)
+            else:
+                studies[s].append(study)
+    return studies, pending
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.samplers", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,24 +135,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (at least 3)")
     p.add_argument("--samplers", default=",".join(SAMPLERS))
     p.add_argument("--storage", default=f"sqlite:///{OUT / 'samplers.db'}")
+    p.add_argument("--report-only", action="store_true", help="train nothing; rewrite the "
+                   "section and its figure from the stored studies")
     p.add_argument("--no-write", action="store_true", help="print the section only")
     args, extra = p.parse_known_args(argv)  # extra flags go to search.run, e.g. --dataset
     samplers = [s.strip() for s in args.samplers.split(",")]
     if args.seeds < 3 or "random" not in samplers:
         p.error("needs --seeds >= 3 and random among --samplers (the baseline)")
     OUT.mkdir(parents=True, exist_ok=True)
-    for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
-        for sampler in samplers:
-            run_one(sampler, seed, args, extra)
-    studies = {s: [optuna.load_study(study_name=study_name(s, k), storage=args.storage)
-                   for k in range(args.seeds)] for s in samplers}
-    flags = " ".join(extra)
+    if not args.report_only:
+        for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
+            for sampler in samplers:
+                run_one(sampler, seed, args, extra)
+    command = (f"python -m bench.samplers --trials {args.trials} --seeds {args.seeds}"
+               + "".join(f" {a}" for a in extra))
+    studies, pending = stored(samplers, args)
+    if pending:
+        publish("samplers", "\n".join([
+            "## Samplers", "",
+            f"Not complete: {len(pending)} of {len(samplers) * args.seeds} studies have fewer "
+            f"than {args.trials} searched trials ({', '.join(pending)}). `{command}` "
+            "continues them."]), write=not args.no_write)
+        return 0
+    ends = [t.datetime_complete for ss in studies.values() for st in ss for t in counted(st)
+            if t.datetime_complete]
     publish("samplers", "\n".join([
         "## Samplers", "",
-        f"Measured on {machine()}: `python -m bench.samplers --trials {args.trials} --seeds "
-        f"{args.seeds}{' ' + flags if flags else ''}`. Hypervolume: search/hypervolume.py "
-        "(median and range over seeds); minutes: median wall time of one study.", "",
-        *table(studies, args.trials)]), write=not args.no_write)
+        f"Measured on {machine()} (last trial finished {max(ends):%Y-%m-%d}): `{command}`. "
+        "Hypervolume: search/hypervolume.py (median and range over seeds); minutes: median "
+        "wall time of one study.", "",
+        *table(studies, args.trials), "",
+        figure(curves(studies, args.trials), "samplers", "hypervolume against trials per "
+               "sampler", write=not args.no_write)]), write=not args.no_write)
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project uses, where apt is available:
 #   dataset-fashion-mnist  the default dataset (/usr/share/datasets/fashion-mnist)
-#   chromium               the headless browser of the dashboard's browser test
+#   chromium               the headless browser of the dashboard's browser test and of
+#                          the PNG figures of docs/RESULTS.md (kaleido)
 #   postgresql             PostgreSQL server and client (studies shared by many machines;
 #                          the tests start their own server from its initdb and pg_ctl)
 # Idempotent: installs only what is missing. Without apt (or root), prints what to do.

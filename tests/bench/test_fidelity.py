@@ -47,3 +47,16 @@ def test_a_stopped_run_resumes_where_it_stopped(tmp_path: Path, monkeypatch: pyt
         assert 0 <= t.value <= 1 and t.user_attrs[fidelity.SYNFLOW] > 0
     out = capsys.readouterr().out
     assert "3 of 3 specs done" in out and "| synflow |" in out and "| MACs |" in out
+    assert "![long accuracy against the ranking signals](img/fidelity.png)" in out
+
+
+def test_the_scatter_plots_long_accuracy_against_three_signals() -> None:
+    study = optuna.create_study(direction="maximize")
+    for i, (short, long_acc) in enumerate(((0.5, 0.7), (0.6, 0.9), (0.4, 0.8))):
+        study.add_trial(optuna.trial.create_trial(value=long_acc, user_attrs={
+            fidelity.RUNGS: [[100, short - 0.1], [200, short]], fidelity.MACS: 1e5 * (i + 1),
+            fidelity.SYNFLOW: 10.0 ** i}))
+    fig = fidelity.scatter(study)
+    assert [list(t.x) for t in fig.data] == [[0.5, 0.6, 0.4], [1e5, 2e5, 3e5], [1, 10, 100]]
+    assert all(list(t.y) == [0.7, 0.9, 0.8] for t in fig.data)
+    assert fig.layout.xaxis2.type == "log" and fig.layout.xaxis.type == "linear"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import optuna
 import pytest
 
-from bench.samplers import counted, hv_after, table
+from bench import results
+from bench.samplers import counted, curves, hv_after, main, study_name, table
 from search import records as R
 
 T0 = dt.datetime(2026, 1, 1)
@@ -46,3 +48,52 @@ def test_the_table_gives_median_spread_and_gain_over_random() -> None:
     assert rows[2] == "| tpe | 3 | 0.640 (0.560-0.720) | 0.640 (0.560-0.720) | " \
                       "0.640 (0.560-0.720) | 0.640 (0.560-0.720) | +60.0% | 4.0 |"
     assert rows[3].startswith("| random | 3 | 0.400 (0.320-0.480)") and "+0.0%" in rows[3]
+
+
+def test_the_curves_give_each_sampler_a_median_line_and_a_band() -> None:
+    studies = {"tpe": [study(trial(0.5, 1e5), trial(0.8, 1e5)),
+                       study(trial(0.6, 1e5), trial(0.7, 1e5)),
+                       study(trial(0.4, 1e5), trial(0.9, 1e5))],
+               "random": [study(trial(0.5, 1e5), trial(0.5, 1e5)) for _ in range(3)]}
+    fig = curves(studies, 2)
+    lines = {t.name: list(t.y) for t in fig.data if t.mode == "lines"}
+    assert lines["tpe (median of 3 seeds)"] == pytest.approx([0.4, 0.64])
+    band = next(t for t in fig.data if t.legendgroup == "tpe" and t.fill == "toself")
+    assert list(band.y) == pytest.approx([0.48, 0.72, 0.56, 0.32])  # max forward, min back
+
+
+def results_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point bench.results at a RESULTS.md (and img/) under tmp_path."""
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(results, "IMAGES", tmp_path / "img")
+    return tmp_path / "RESULTS.md"
+
+
+def test_report_only_rewrites_the_section_and_its_png_from_stored_studies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = results_in(tmp_path, monkeypatch)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for sampler, acc in (("tpe", 0.8), ("nsga2", 0.7), ("random", 0.5)):
+        for seed in range(3):
+            s = optuna.create_study(study_name=study_name(sampler, seed), storage=url,
+                                    directions=["maximize", "minimize"])
+            s.add_trials([trial(acc, 1e5, minute=seed)])
+    assert main(["--report-only", "--trials", "1", "--storage", url]) == 0
+    text = page.read_text()
+    assert "| tpe | 3 | 0.640 (0.640-0.640)" in text and "+60.0%" in text
+    assert "last trial finished 2026-01-01" in text
+    assert "![hypervolume against trials per sampler](img/samplers.png)" in text
+    assert (tmp_path / "img" / "samplers.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_only_names_the_studies_still_missing_or_short(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    s = optuna.create_study(study_name=study_name("tpe", 0), storage=url,
+                            directions=["maximize", "minimize"])
+    s.add_trials([trial(0.8, 1e5)])  # one of the two trials asked for
+    assert main(["--report-only", "--trials", "2", "--storage", url, "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "Not complete: 9 of 9 studies have fewer than 2 searched trials" in out
+    assert "samplers-tpe-s0, samplers-nsga2-s0" in out and "| tpe |" not in out
+    assert "`python -m bench.samplers --trials 2 --seeds 3` continues them" in out

@@ -1,0 +1,253 @@
+"""The papers' design-space findings, as our study files measure them.
+
+    python -m search.run --study-file studies/squeezenet_sr.toml   # and the other files below
+    python -m bench.findings                                       # the section and figures
+
+Reads the studies that each study file stands for (search/variants.py names them; the
+storage is the file's, else --storage, else the default) and rewrites the section
+"findings" of docs/RESULTS.md with its figures under docs/img/:
+
+- squeezenet_sr, squeezenet_pct3x3 (the SqueezeNet paper's Fig. 3): validation accuracy
+  per value, median and range over seeds, beside the paper's ImageNet top-5 trend;
+- squeezenet_bypass (its Table 3) and shufflenet_groups (ShuffleNet's Table 2): tables;
+- spaces_compare ("Designing Network Design Spaces"): the spaces' error EDFs.
+
+A study that is not stored yet is listed with the command that runs it; nothing is
+trained here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import plotly.graph_objects as go
+from optuna.trial import FrozenTrial, TrialState
+
+from bench.results import figure, publish
+from dashboard.analysis import edf_frame
+from dashboard.figures import edf_figure
+from search import records as R
+from search.run import config_from_args, parser
+from search.storage import StorageError, open_storage
+from search.variants import EDF_SHARES, Run, plan
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ROOT / "studies"
+
+#: The SqueezeNet paper's ImageNet top-5 accuracy (%) read from Fig. 3a at the squeeze
+#: ratios it states: 80.3 at SR = 0.125, 86.0 at SR = 0.75, no gain at 1.0.
+PAPER_SR = {0.125: 80.3, 0.75: 86.0, 1.0: 86.0}
+#: Fig. 3b: top-5 accuracy plateaus at 85.6% from pct3x3 = 0.5 on.
+PAPER_PCT3X3 = {0.5: 85.6, 0.99: 85.6}
+#: Table 3: top-1 / top-5 accuracy (%) per bypass.
+PAPER_BYPASS = {"none": (57.5, 80.3), "simple": (60.4, 82.5), "complex": (58.8, 82.0)}
+#: ShuffleNet v1's Table 2: ImageNet top-1 error (%) per width and group count.
+PAPER_GROUPS = {1.0: {1: 33.6, 2: 32.7, 3: 32.6, 4: 32.8, 8: 32.4},
+                0.5: {1: 45.1, 2: 44.4, 3: 43.2, 4: 41.6, 8: 42.3},
+                0.25: {1: 57.1, 2: 56.8, 3: 55.0, 4: 54.2, 8: 52.7}}
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One study of a study file, and its fully trained searched trials (none if not run)."""
+
+    run: Run
+    trials: list[FrozenTrial]
+    found: bool
+
+
+def stored(name: str, storage: str | None) -> list[Stored]:
+    """The studies that studies/NAME.toml stands for, read from their storage."""
+    argv = ["--study-file", str(STUDIES / f"{name}.toml")]
+    argv += ["--storage", storage] if storage else []
+    ns = parser().parse_args(argv)
+    url = config_from_args(ns).storage
+    store = open_storage(url)
+    names = {s.study_name for s in optuna.get_all_study_summaries(store)}
+    out = []
+    for run in plan(ns, argv):
+        if run.study not in names:
+            out.append(Stored(run, [], False))
+            continue
+        study = optuna.load_study(study_name=run.study, storage=store)
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
+                and t.user_attrs.get(R.STATUS) == R.COMPLETE]
+        out.append(Stored(run, done, True))
+    return out
+
+
+def grouped(studies: list[Stored], key: Callable[[Stored, FrozenTrial], Any]
+            ) -> dict[Any, list[FrozenTrial]]:
+    """The trials of all studies, grouped by key(study, trial), in sorted key order."""
+    groups: dict[Any, list[FrozenTrial]] = {}
+    for s in studies:
+        for t in s.trials:
+            groups.setdefault(key(s, t), []).append(t)
+    return dict(sorted(groups.items()))
+
+
+def accs(trials: list[FrozenTrial]) -> list[float]:
+    return [float(t.user_attrs[R.VAL_ACC]) for t in trials]
+
+
+def spread(values: list[float]) -> str:
+    """Median (min-max) over seeds, or the one value."""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.median(values):.4f} ({min(values):.4f}-{max(values):.4f})"
+
+
+def cost(trials: list[FrozenTrial]) -> str:
+    """MFLOPs and params of the first trial (a fixed point costs the same in every seed)."""
+    a = trials[0].user_attrs
+    return f"{a[R.MACS] / 1e6:.2f} | {a[R.PARAMS]:,}"
+
+
+def missing_line(name: str, studies: list[Stored]) -> str | None:
+    """Which studies are not stored yet, and the command that runs them; None if all are."""
+    absent = [s.run.study for s in studies if not s.found]
+    if not absent:
+        return None
+    return (f"Not run yet ({len(absent)} of {len(studies)} studies: {', '.join(absent)}): "
+            f"`python -m search.run --study-file studies/{name}.toml`.")
+
+
+def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[float, float],
+                 paper_label: str) -> go.Figure:
+    """Our median accuracy per value (bars: range over seeds) and the paper's points."""
+    xs = list(groups)
+    ys = [[a * 100 for a in accs(ts)] for ts in groups.values()]
+    med = [statistics.median(y) for y in ys]
+    fig = go.Figure()
+    fig.add_scatter(x=xs, y=med, mode="lines+markers", name="ours: Fashion-MNIST val acc (%)",
+                    error_y=dict(type="data", symmetric=False,
+                                 array=[max(y) - m for y, m in zip(ys, med, strict=True)],
+                                 arrayminus=[m - min(y) for y, m in zip(ys, med, strict=True)]))
+    fig.add_scatter(x=list(paper), y=list(paper.values()), mode="lines+markers", yaxis="y2",
+                    line_dash="dash", name=paper_label)
+    fig.update_layout(xaxis_title=axis, yaxis_title="ours: validation accuracy (%)",
+                      yaxis2=dict(title="paper: ImageNet top-5 (%)", overlaying="y",
+                                  side="right"),
+                      legend=dict(orientation="h", y=-0.2), template="plotly_white")
+    return fig
+
+
+def trend(name: str, axis: str, paper: dict[float, float]
+          ) -> Callable[[list[Stored], bool], list[str]]:
+    """A Fig. 3 panel: per value of the axis, our accuracy and cost and the paper's."""
+    def render(studies: list[Stored], write: bool) -> list[str]:
+        groups = grouped(studies, lambda _, t: float(t.params[axis]))
+        if not groups:
+            return []
+        fig = trend_figure(axis, groups, paper, "paper: ImageNet top-5 (%)")
+        return [f"| {axis} | seeds | val acc: median (range) | MFLOPs | params | "
+                "paper top-5 (%) |", "|---|---|---|---|---|---|",
+                *[f"| {v:g} | {len(ts)} | {spread(accs(ts))} | {cost(ts)} | "
+                  f"{paper.get(v, '')} |" for v, ts in groups.items()],
+                "", figure(fig, name, f"accuracy against {axis}, ours and the paper's",
+                           write=write)]
+    return render
+
+
+def bypass(studies: list[Stored], write: bool) -> list[str]:
+    """Per bypass: our accuracy and cost, and the paper's top-1 / top-5."""
+    groups = grouped(studies, lambda _, t: str(t.params["bypass"]))
+    if not groups:
+        return []
+    return ["| bypass | seeds | val acc: median (range) | MFLOPs | params | "
+            "paper top-1 / top-5 (%) |", "|---|---|---|---|---|---|",
+            *[f"| {b} | {len(ts)} | {spread(accs(ts))} | {cost(ts)} | "
+              f"{' / '.join(map(str, PAPER_BYPASS.get(b, ())))} |" for b, ts in groups.items()]]
+
+
+def groups(studies: list[Stored], write: bool) -> list[str]:
+    """Per width (rows) and group count (columns): our accuracy and MFLOPs; the paper's
+    top-1 errors."""
+    cells = grouped(studies, lambda s, t: (float(t.params["width"]), s.run.variant))
+    if not cells:
+        return []
+    widths = sorted({w for w, _ in cells}, reverse=True)
+    variants = sorted({v for _, v in cells}, key=lambda v: int(v.lstrip("g")))
+    lines = ["| width | " + " | ".join(f"{v}: val acc (MFLOPs)" for v in variants)
+             + " | paper top-1 error, g = 1/2/3/4/8 (%) |",
+             "|---|" + "---|" * len(variants) + "---|"]
+    for w in widths:
+        row = [f"{spread(accs(ts))} ({ts[0].user_attrs[R.MACS] / 1e6:.1f})" if ts else ""
+               for ts in (cells.get((w, v), []) for v in variants)]
+        paper = "/".join(f"{e:g}" for e in PAPER_GROUPS.get(w, {}).values())
+        lines.append(f"| {w:g} | " + " | ".join(row) + f" | {paper} |")
+    return lines
+
+
+def spaces(studies: list[Stored], write: bool) -> list[str]:
+    """Per space: the error below which 10%, 25% and 50% of its models fall, and the EDFs."""
+    rows = [{"study": s.run.variant, "state": "COMPLETE", "status": R.COMPLETE,
+             "role": R.ROLE_SEARCH, R.VAL_ACC: float(t.user_attrs[R.VAL_ACC]),
+             "mflops": t.user_attrs[R.MACS] / 1e6} for s in studies for t in s.trials]
+    if not rows:
+        return []
+    head = " / ".join(f"{q:.0%}" for q in EDF_SHARES)
+    lines = [f"| space | models | error at {head} of the models |", "|---|---|---|"]
+    for s in studies:
+        errs = [1 - a for a in accs(s.trials)]
+        if errs:
+            lines.append(f"| {s.run.variant} | {len(errs)} | "
+                         + " / ".join(f"{e:.4f}" for e in np.quantile(errs, EDF_SHARES)) + " |")
+    fig = edf_figure(edf_frame(pd.DataFrame(rows)))
+    return [*lines, "", figure(fig, "spaces_compare", "error EDFs of the spaces", write=write)]
+
+
+#: The section's parts: study file, heading, and what renders its stored studies.
+PARTS: list[tuple[str, str, Callable[[list[Stored], bool], list[str]]]] = [
+    ("squeezenet_sr", "Squeeze ratio, the SqueezeNet paper's Fig. 3a",
+     trend("squeezenet_sr", "SR", PAPER_SR)),
+    ("squeezenet_pct3x3", "Share of 3x3 filters, the SqueezeNet paper's Fig. 3b",
+     trend("squeezenet_pct3x3", "pct3x3", PAPER_PCT3X3)),
+    ("squeezenet_bypass", "Bypass, the SqueezeNet paper's Table 3", bypass),
+    ("shufflenet_groups", "Groups at equal complexity, ShuffleNet's Table 2", groups),
+    ("spaces_compare", "The spaces' error EDFs, as in Designing Network Design Spaces",
+     spaces),
+]
+
+
+def section(storage: str | None, write: bool) -> str:
+    lines = ["## Design-space findings against the papers", "",
+             "`python -m bench.findings` reads the stored studies of the five study files. "
+             "Our accuracies are Fashion-MNIST validation accuracies after each file's "
+             "budget; the papers' are ImageNet's.", ""]
+    for name, title, render in PARTS:
+        studies = stored(name, storage)
+        body, note = render(studies, write), missing_line(name, studies)
+        lines += [f"### {title} (`studies/{name}.toml`)", ""]
+        lines += [*body, ""] if body else []
+        lines += [note, ""] if note else []
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.findings", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--storage", help="read every study from this storage URL (default: "
+                   "each file's, else $NAS_STORAGE, else the default journal file)")
+    p.add_argument("--no-write", action="store_true", help="print the section only")
+    args = p.parse_args(argv)
+    try:
+        publish("findings", section(args.storage, not args.no_write), write=not args.no_write)
+    except StorageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

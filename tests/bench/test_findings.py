@@ -1,0 +1,105 @@
+"""bench.findings: the papers' findings section, from the studies of the five study files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from bench import findings, results
+from search import records as R
+from search.run import main as run_main
+
+
+def searched(params: dict[str, object], acc: float, macs: int = 2_000_000,
+             n_params: int = 30_000) -> optuna.trial.FrozenTrial:
+    dist = {k: optuna.distributions.FloatDistribution(0, 10) if isinstance(v, float) else
+            optuna.distributions.CategoricalDistribution(["none", "simple", "complex"])
+            for k, v in params.items()}
+    return optuna.trial.create_trial(params=params, distributions=dist, values=[acc, macs],
+                                     user_attrs={R.ROLE: R.ROLE_SEARCH, R.STATUS: R.COMPLETE,
+                                                 R.VAL_ACC: acc, R.MACS: macs,
+                                                 R.PARAMS: n_params})
+
+
+def store(url: str, name: str, *trials: optuna.trial.FrozenTrial) -> None:
+    s = optuna.create_study(study_name=name, storage=url, directions=["maximize", "minimize"])
+    s.add_trials(trials)
+
+
+@pytest.fixture
+def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(results, "IMAGES", tmp_path / "img")
+    return tmp_path / "RESULTS.md"
+
+
+def test_every_part_names_the_command_of_the_studies_not_run_yet(tmp_path: Path) -> None:
+    text = findings.section(f"sqlite:///{tmp_path / 'empty.db'}", write=False)
+    assert len(findings.PARTS) == 5
+    for name, title, _ in findings.PARTS:
+        assert f"### {title} (`studies/{name}.toml`)" in text
+        assert f"`python -m search.run --study-file studies/{name}.toml`" in text
+    assert "Not run yet (3 of 3 studies: squeezenet_sr-s0, squeezenet_sr-s1, " \
+           "squeezenet_sr-s2)" in text
+    assert "|" not in text  # no table without data
+
+
+def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
+        tmp_path: Path, page: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for seed, (low, high) in enumerate(((0.80, 0.90), (0.82, 0.88), (0.84, 0.86))):
+        store(url, f"squeezenet_sr-s{seed}", searched({"SR": 0.125}, low),
+              searched({"SR": 0.75}, high))
+    assert findings.main(["--storage", url]) == 0
+    text = page.read_text()
+    assert "| 0.125 | 3 | 0.8200 (0.8000-0.8400) | 2.00 | 30,000 | 80.3 |" in text
+    assert "| 0.75 | 3 | 0.8800 (0.8600-0.9000) | 2.00 | 30,000 | 86.0 |" in text
+    assert "![accuracy against SR, ours and the paper's](img/squeezenet_sr.png)" in text
+    assert (tmp_path / "img" / "squeezenet_sr.png").read_bytes()[:4] == b"\x89PNG"
+    assert "squeezenet_sr-s0" not in text.split("Fig. 3b")[0]  # all three seeds are stored
+
+
+def test_the_trend_figure_puts_the_paper_on_its_own_axis() -> None:
+    groups = {0.125: [searched({"SR": 0.125}, a) for a in (0.8, 0.9, 0.85)]}
+    fig = findings.trend_figure("SR", groups, findings.PAPER_SR, "paper")
+    ours, paper = fig.data
+    assert list(ours.y) == pytest.approx([85.0])
+    assert list(ours.error_y.array) == pytest.approx([5.0])
+    assert list(ours.error_y.arrayminus) == pytest.approx([5.0])
+    assert paper.yaxis == "y2" and list(paper.x) == [0.125, 0.75, 1.0]
+
+
+def test_groups_are_a_width_by_g_table_with_the_papers_errors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for g, acc in (("g1", 0.80), ("g8", 0.83)):
+        store(url, f"shufflenet_groups-{g}-s0", searched({"width": 0.25}, acc),
+              searched({"width": 1.0}, acc + 0.05, macs=9_000_000))
+    text = findings.section(url, write=False)
+    assert "| width | g1: val acc (MFLOPs) | g8: val acc (MFLOPs) |" in text
+    assert "| 1 | 0.8500 (9.0) | 0.8800 (9.0) | 33.6/32.7/32.6/32.8/32.4 |" in text
+    assert "| 0.25 | 0.8000 (2.0) | 0.8300 (2.0) | 57.1/56.8/55/54.2/52.7 |" in text
+
+
+def test_a_real_bypass_run_on_digits_is_read_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert run_main(["--study-file", str(findings.STUDIES / "squeezenet_bypass.toml"),
+                     "--storage", url, "--dataset", "digits", "--budget", "smoke",
+                     "--seed", "0", "--jobs", "1"]) == 0
+    text = findings.section(url, write=False)
+    part = text.split("Table 3")[1].split("###")[0]
+    rows = [line for line in part.splitlines() if line.startswith("| ") and "seeds" not in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| complex", "| none", "| simple"]
+    assert all(" | 1 | 0." in r for r in rows)
+    assert "58.8 / 82.0" in rows[0] and "57.5 / 80.3" in rows[1]
+    assert "Not run yet (4 of 5 studies" in part  # seeds 1-4 are not run
+
+
+def test_an_unreadable_storage_is_a_one_line_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database")
+    assert findings.main(["--storage", f"sqlite:///{bad}", "--no-write"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
