@@ -80,6 +80,16 @@ def table(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
     return lines
 
 
+def done_so_far(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
+    """Markdown rows for the studies already complete: hypervolume after n trials, minutes."""
+    rows = [f"| {st.study_name} | {hv_after(counted(st), n):.3f} | "
+            f"{wall_minutes(counted(st)):.1f} |" for ss in studies.values() for st in ss]
+    if not rows:
+        return []
+    return ["", f"Complete so far (on {machine()}):", "",
+            f"| study | hv @ {n} | minutes |", "|---|---|---|", *rows]
+
+
 def curves(studies: dict[str, list[optuna.Study]], n: int) -> go.Figure:
     """Hypervolume after each of the first n trials: per sampler, the median over seeds and
     a band from the lowest to the highest seed."""
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "## Samplers", "",
             f"Not complete: {len(pending)} of {len(samplers) * args.seeds} studies have fewer "
             f"than {args.trials} searched trials ({', '.join(pending)}). `{command}` "
-            "continues them."]), write=not args.no_write)
+            "continues them.", *done_so_far(studies, args.trials)]), write=not args.no_write)
         return 0
     ends = [t.datetime_complete for ss in studies.values() for st in ss for t in counted(st)
             if t.datetime_complete]

@@ -1,15 +1,18 @@
 """The default search, end to end: wall time, front quality, and early stopping's worth.
 
     python -m bench.search_e2e                 # the default command, 200 trials
+    python -m bench.search_e2e --before REV    # the same with the code of git revision REV too
     python -m bench.search_e2e --compare 60    # early stopping on/off at equal wall-clock
-    python -m bench.search_e2e --samplers 60   # tpe, nsga2 and random, 60 trials each
 
 Runs `python -m search.run --space squeeze --trials N` (the default study file) into a
 fresh database under bench/out/, then reads the study: wall time, best validation
 accuracy, whether a searched trial dominates each SqueezeNet baseline, hypervolume.
-With --compare N it instead runs N trials with early stopping, then the same command
-with --no-early-stop for the same wall time (--timeout), and compares the hypervolumes.
-With --samplers N it runs N trials with each sampler and compares the same figures.
+With --before REV it first runs the same command with the code of REV (`git archive`
+into bench/out/), then with this tree, and reports both in one table (section
+search_e2e_before). With --compare N it instead runs N trials with early stopping, then
+the same command with --no-early-stop for the same wall time (--timeout), and compares
+the hypervolumes. The samplers are compared by bench.samplers. Other flags go to
+search.run, e.g. `--dataset digits --budget smoke` for a quick try.
 """
 
 from __future__ import annotations
@@ -31,17 +34,21 @@ from search.trainer import pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
+#: Flags for search.run that the command line passes through (set by main).
+PASS: list[str] = []
 
 
-def run_search(name: str, trials: int, *extra: str) -> tuple[float, optuna.Study]:
-    """Run one search in a fresh database; return its wall time and the study."""
+def run_search(name: str, trials: int, *extra: str, code: Path = ROOT
+               ) -> tuple[float, optuna.Study]:
+    """Run one search with the code in `code`, in a fresh database; return its wall time
+    and the study."""
     db = OUT / f"{name}.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     cmd = [sys.executable, "-m", "search.run", "--space", "squeeze", "--trials", str(trials),
-           "--storage", url, "--study", name, *extra]
+           "--storage", url, "--study", name, *extra, *PASS]
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    subprocess.run(cmd, cwd=code, check=True)
     wall = time.perf_counter() - start
     return wall, optuna.load_study(study_name=name, storage=url)
 
@@ -66,18 +73,30 @@ def summary(study: optuna.Study, wall: float) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
+def main(argv: list[str] | None = None) -> int:
+    global OUT
+    p = argparse.ArgumentParser(prog="python -m bench.search_e2e", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=200)
+    p.add_argument("--before", metavar="REV", help="also run the search with the code of "
+                   "git revision REV, first, and compare")
     p.add_argument("--compare", type=int, metavar="N",
                    help="compare early stopping on/off at equal wall-clock, N trials")
-    p.add_argument("--samplers", type=int, metavar="N",
-                   help="compare the samplers tpe, nsga2 and random, N trials each")
     p.add_argument("--summarize", type=float, metavar="MINUTES",
                    help="only summarize bench/out/e2e.db, a run stopped after MINUTES")
-    args = p.parse_args()
+    p.add_argument("--out", type=Path, default=OUT, help="where the databases and the "
+                   "code of --before go (default bench/out)")
+    args, PASS[:] = p.parse_known_args(argv)
+    OUT = args.out
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.before:
+        try:
+            before(args.before, args.trials)
+        except subprocess.CalledProcessError as e:
+            print(f"error: {' '.join(map(str, e.cmd[:3]))}... failed (exit {e.returncode})",
+                  file=sys.stderr)
+            return 1
+        return 0
     if args.summarize:
         url = f"sqlite:///{OUT / 'e2e.db'}"
         study = optuna.load_study(study_name="e2e", storage=url)
@@ -89,13 +108,10 @@ def main() -> None:
             f"done ({s['stopped']} stopped early) after the 8 baselines; best val acc "
             f"{s['best']:.4f}, hypervolume {s['hv']:.4f}, SqueezeNet baselines dominated: "
             f"{s['squeeze_dominated']}/{s['squeeze_total']}.", "", f"Baselines: {s['baselines']}."])
-        return
+        return 0
     if args.compare:
         compare(args.compare)
-        return
-    if args.samplers:
-        compare_samplers(args.samplers)
-        return
+        return 0
     wall, study = run_search("e2e", args.trials)
     s = summary(study, wall)
     jobs = resolve_jobs(0, pick_device("auto").type)
@@ -115,6 +131,47 @@ def main() -> None:
         f"{_met(0 < s['squeeze_dominated'] == s['squeeze_total'])}.",
     ]
     report("search_e2e", "## Search end to end", lines)
+    return 0
+
+
+def code_of(rev: str) -> tuple[str, Path]:
+    """The short hash of a git revision and a copy of its tracked files under OUT."""
+    short = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    tree = OUT / f"code-{short}"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", short], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return short, tree
+
+
+def head() -> str:
+    """This tree's revision, marked when it has uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
+    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip() or "this tree"
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{rev}+changes" if dirty else rev
+
+
+def before(rev: str, trials: int) -> None:
+    """The default search with the code of `rev`, then with this tree, one after the other."""
+    short, tree = code_of(rev)
+    rows = []
+    for label, code in ((f"before ({short})", tree), (f"after ({head()})", ROOT)):
+        wall, study = run_search(f"e2e-{'before' if code == tree else 'after'}", trials,
+                                 code=code)
+        rows.append((label, summary(study, wall)))
+    flags = "".join(f" {a}" for a in PASS)
+    lines = [
+        f"Measured on {machine()}, one run after the other: `python -m search.run --space "
+        f"squeeze --trials {trials}{flags}` with each revision's code, baselines included.", "",
+        *table("code", rows, baselines=True),
+    ]
+    report("search_e2e_before", f"## Search end to end, before and after {short}", lines)
 
 
 def _met(ok: object) -> str:
@@ -135,28 +192,18 @@ def compare(trials: int) -> None:
     report("search_e2e_compare", "## Early stopping at equal wall-clock", lines)
 
 
-def compare_samplers(trials: int) -> None:
-    """The same study, `trials` searched trials with each sampler."""
-    rows = []
-    for sampler in ("tpe", "nsga2", "random"):
-        wall, study = run_search(f"e2e-{sampler}", trials, "--no-baselines",
-                                 "--sampler", sampler)
-        rows.append((sampler, summary(study, wall)))
-    lines = [
-        f"Measured on {machine()}. The squeeze study file, no baselines, {trials} searched "
-        "trials each, seed 0.", "",
-        *table("sampler", rows),
-    ]
-    report("search_e2e_samplers", "## Samplers", lines)
-
-
-def table(key: str, rows: list[tuple[str, dict[str, object]]]) -> list[str]:
-    """A markdown table of search summaries, one row each."""
+def table(key: str, rows: list[tuple[str, dict[str, object]]], baselines: bool = False
+          ) -> list[str]:
+    """A markdown table of search summaries, one row each; optionally with the SqueezeNet
+    baselines that a searched trial dominates."""
+    extra = " SqueezeNet baselines dominated |" if baselines else ""
     return [
-        f"| {key} | wall time | searched trials | stopped early | best val acc | hypervolume |",
-        "|---|---|---|---|---|---|",
+        f"| {key} | wall time | searched trials | stopped early | best val acc | hypervolume |"
+        + extra, "|---|---|---|---|---|---|" + ("---|" if baselines else ""),
         *(f"| {k} | {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | "
-          f"{s['best']:.4f} | {s['hv']:.4f} |" for k, s in rows),
+          f"{s['best']:.4f} | {s['hv']:.4f} |"
+          + (f" {s['squeeze_dominated']}/{s['squeeze_total']} |" if baselines else "")
+          for k, s in rows),
     ]
 
 
@@ -167,4 +214,4 @@ def report(name: str, title: str, lines: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -97,3 +97,9 @@ def test_report_only_names_the_studies_still_missing_or_short(
     assert "Not complete: 9 of 9 studies have fewer than 2 searched trials" in out
     assert "samplers-tpe-s0, samplers-nsga2-s0" in out and "| tpe |" not in out
     assert "`python -m bench.samplers --trials 2 --seeds 3` continues them" in out
+    assert "Complete so far" not in out
+    s.add_trials([trial(0.9, 1e6, minute=4)])
+    assert main(["--report-only", "--trials", "2", "--storage", url, "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "Not complete: 8 of 9 studies" in out and "samplers-tpe-s0," not in out
+    assert "| samplers-tpe-s0 | 0.700 | 5.0 |" in out  # (0.9 * 3 + 0.8 * 1) / 5
