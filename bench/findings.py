@@ -58,11 +58,14 @@ PAPER_GROUPS = {1.0: {1: 33.6, 2: 32.7, 3: 32.6, 4: 32.8, 8: 32.4},
 
 @dataclass(frozen=True)
 class Stored:
-    """One study of a study file, and its fully trained searched trials (none if not run)."""
+    """One study of a study file: its fully trained searched trials (none if not run), how
+    many the file asks for, and the dataset it ran on."""
 
     run: Run
     trials: list[FrozenTrial]
     found: bool
+    wanted: int
+    dataset: str = ""
 
 
 def stored(name: str, storage: str | None) -> list[Stored]:
@@ -75,14 +78,15 @@ def stored(name: str, storage: str | None) -> list[Stored]:
     names = {s.study_name for s in optuna.get_all_study_summaries(store)}
     out = []
     for run in plan(ns, argv):
+        wanted = config_from_args(parser().parse_args(run.argv)).trials
         if run.study not in names:
-            out.append(Stored(run, [], False))
+            out.append(Stored(run, [], False, wanted))
             continue
         study = optuna.load_study(study_name=run.study, storage=store)
         done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
                 and t.user_attrs.get(R.STATUS) == R.COMPLETE]
-        out.append(Stored(run, done, True))
+        out.append(Stored(run, done, True, wanted, str(study.user_attrs.get(R.DATASET, ""))))
     return out
 
 
@@ -114,12 +118,24 @@ def cost(trials: list[FrozenTrial]) -> str:
 
 
 def missing_line(name: str, studies: list[Stored]) -> str | None:
-    """Which studies are not stored yet, and the command that runs them; None if all are."""
+    """Which studies are not stored yet or not complete, the dataset of those that are, and
+    the command that runs or resumes them; None if all are complete."""
     absent = [s.run.study for s in studies if not s.found]
-    if not absent:
+    short = [f"{s.run.study} ({len(s.trials)} of {s.wanted})" for s in studies
+             if s.found and len(s.trials) < s.wanted]
+    if not absent and not short:
         return None
-    return (f"Not run yet ({len(absent)} of {len(studies)} studies: {', '.join(absent)}): "
-            f"`python -m search.run --study-file studies/{name}.toml`.")
+    parts = [f"not run yet: {', '.join(absent)}" if absent else "",
+             f"not complete: {', '.join(short)}" if short else ""]
+    return (f"{len(absent) + len(short)} of {len(studies)} studies are missing or short of "
+            f"trials ({'; '.join(p for p in parts if p)}). "
+            f"`python -m search.run --study-file studies/{name}.toml` runs or resumes them.")
+
+
+def datasets_line(studies: list[Stored]) -> list[str]:
+    """The datasets the stored studies ran on (the file's, unless overridden)."""
+    names = sorted({s.dataset for s in studies if s.found and s.dataset})
+    return [f"Dataset: {', '.join(names)}.", ""] if names else []
 
 
 def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[float, float],
@@ -129,7 +145,7 @@ def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[
     ys = [[a * 100 for a in accs(ts)] for ts in groups.values()]
     med = [statistics.median(y) for y in ys]
     fig = go.Figure()
-    fig.add_scatter(x=xs, y=med, mode="lines+markers", name="ours: Fashion-MNIST val acc (%)",
+    fig.add_scatter(x=xs, y=med, mode="lines+markers", name="ours: validation accuracy (%)",
                     error_y=dict(type="data", symmetric=False,
                                  array=[max(y) - m for y, m in zip(ys, med, strict=True)],
                                  arrayminus=[m - min(y) for y, m in zip(ys, med, strict=True)]))
@@ -149,7 +165,7 @@ def trend(name: str, axis: str, paper: dict[float, float]
         groups = grouped(studies, lambda _, t: float(t.params[axis]))
         if not groups:
             return []
-        fig = trend_figure(axis, groups, paper, "paper: ImageNet top-5 (%)")
+        fig = trend_figure(axis, groups, paper, "paper: ImageNet top-5 (%), where it states it")
         return [f"| {axis} | seeds | val acc: median (range) | MFLOPs | params | "
                 "paper top-5 (%) |", "|---|---|---|---|---|---|",
                 *[f"| {v:g} | {len(ts)} | {spread(accs(ts))} | {cost(ts)} | "
@@ -223,12 +239,12 @@ PARTS: list[tuple[str, str, Callable[[list[Stored], bool], list[str]]]] = [
 def section(storage: str | None, write: bool) -> str:
     lines = ["## Design-space findings against the papers", "",
              "`python -m bench.findings` reads the stored studies of the five study files. "
-             "Our accuracies are Fashion-MNIST validation accuracies after each file's "
-             "budget; the papers' are ImageNet's.", ""]
+             "Our accuracies are validation accuracies after each file's budget, on the "
+             "dataset each part names; the papers' are ImageNet's.", ""]
     for name, title, render in PARTS:
         studies = stored(name, storage)
         body, note = render(studies, write), missing_line(name, studies)
-        lines += [f"### {title} (`studies/{name}.toml`)", ""]
+        lines += [f"### {title} (`studies/{name}.toml`)", "", *datasets_line(studies)]
         lines += [*body, ""] if body else []
         lines += [note, ""] if note else []
     return "\n".join(lines)

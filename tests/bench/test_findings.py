@@ -41,9 +41,9 @@ def test_every_part_names_the_command_of_the_studies_not_run_yet(tmp_path: Path)
     for name, title, _ in findings.PARTS:
         assert f"### {title} (`studies/{name}.toml`)" in text
         assert f"`python -m search.run --study-file studies/{name}.toml`" in text
-    assert "Not run yet (3 of 3 studies: squeezenet_sr-s0, squeezenet_sr-s1, " \
-           "squeezenet_sr-s2)" in text
-    assert "|" not in text  # no table without data
+    assert "3 of 3 studies are missing or short of trials (not run yet: squeezenet_sr-s0, " \
+           "squeezenet_sr-s1, squeezenet_sr-s2)" in text
+    assert "|" not in text and "Dataset:" not in text  # no table without data
 
 
 def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
@@ -58,7 +58,9 @@ def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
     assert "| 0.75 | 3 | 0.8800 (0.8600-0.9000) | 2.00 | 30,000 | 86.0 |" in text
     assert "![accuracy against SR, ours and the paper's](img/squeezenet_sr.png)" in text
     assert (tmp_path / "img" / "squeezenet_sr.png").read_bytes()[:4] == b"\x89PNG"
-    assert "squeezenet_sr-s0" not in text.split("Fig. 3b")[0]  # all three seeds are stored
+    part = text.split("Fig. 3b")[0]
+    assert "3 of 3 studies are missing or short of trials (not complete: squeezenet_sr-s0 " \
+           "(2 of 8), squeezenet_sr-s1 (2 of 8), squeezenet_sr-s2 (2 of 8))" in part
 
 
 def test_the_trend_figure_puts_the_paper_on_its_own_axis() -> None:
@@ -93,7 +95,9 @@ def test_a_real_bypass_run_on_digits_is_read_back(tmp_path: Path) -> None:
     assert [r.split(" | ")[0] for r in rows] == ["| complex", "| none", "| simple"]
     assert all(" | 1 | 0." in r for r in rows)
     assert "58.8 / 82.0" in rows[0] and "57.5 / 80.3" in rows[1]
-    assert "Not run yet (4 of 5 studies" in part  # seeds 1-4 are not run
+    assert "Dataset: digits." in part
+    assert "4 of 5 studies are missing or short of trials (not run yet: squeezenet_bypass-s1" \
+        in part  # seed 0 has its three trials
 
 
 def test_an_unreadable_storage_is_a_one_line_error(tmp_path: Path,
