@@ -3,6 +3,9 @@
     python -m bench.fidelity --specs 30        # resumable: re-run the command to continue
     python -m bench.fidelity --report-only     # rewrite the section from what is stored
 
+By default one single-threaded worker process per CPU core (one on CUDA) measures the
+specs, each its own share (spec i goes to worker i mod N); --jobs sets N.
+
 Samples --specs points of the default squeeze study (studies/squeeze.toml: its fixed
 values, ranges and MFLOPs limit) with a seeded random sampler, so every run lists the same
 specs and a re-run continues where the last one stopped. Each spec is one trial of its own
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from typing import Any
 
 import optuna
 import plotly.graph_objects as go
+import torch
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 from scipy.stats import kendalltau, spearmanr
@@ -39,16 +44,17 @@ from scipy.stats import kendalltau, spearmanr
 from bench.results import figure, machine, publish
 from nas_space import ArchSpec, Space, build, cost, get_space
 from search.budgets import parse_budget
-from search.config import merge, read_study_file
+from search.config import merge, parse_jobs, read_study_file, resolve_jobs
 from search.data import Dataset, load_dataset
 from search.proxies import synflow
-from search.trainer import TrainBudget, seeded, train
+from search.trainer import TrainBudget, pick_device, seeded, train
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 STUDY_FILE = ROOT / "studies" / "squeeze.toml"
 #: Stored per spec (trial user attributes).
 INDEX, SPEC, MACS, PARAMS, SYNFLOW, RUNGS = "index", "spec", "macs", "params", "synflow", "rungs"
+WORKER = "worker"
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def specs(space: Space, fixed: dict[str, Any], max_mflops: float | None, n: int,
 
 
 def measure(study: optuna.Study, index: int, spec: ArchSpec, setup: Setup,
-            partial: FrozenTrial | None) -> None:
+            partial: FrozenTrial | None, worker: int = 0) -> None:
     """Cost, proxy, short rungs (reused from `partial` if it has them) and long accuracy of
     one spec, stored on one trial as each is known."""
     trial = study.ask()
@@ -83,7 +89,7 @@ def measure(study: optuna.Study, index: int, spec: ArchSpec, setup: Setup,
     with seeded(setup.seed):
         score = synflow(build(spec), (spec.in_channels, spec.input_size, spec.input_size))
     for key, value in {INDEX: index, SPEC: spec.to_json(), MACS: c.macs, PARAMS: c.params,
-                       SYNFLOW: score}.items():
+                       SYNFLOW: score, WORKER: worker}.items():
         trial.set_user_attr(key, value)
     try:
         rungs = partial.user_attrs[RUNGS] if partial else _rungs(spec, setup.short, setup)
@@ -102,19 +108,23 @@ def _rungs(spec: ArchSpec, budget: TrainBudget, setup: Setup) -> list[list[float
     return [[int(n), float(acc)] for n, acc in result.rungs]
 
 
-def run(study: optuna.Study, todo: list[ArchSpec], setup: Setup) -> int:
-    """Measure every spec not yet complete; returns how many were measured now."""
+def run(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
+        shard: tuple[int, int] = (0, 1)) -> int:
+    """Measure every spec of this shard (k of n: the specs i with i mod n = k) not yet
+    complete; returns how many were measured now."""
     trials = study.get_trials(deepcopy=False)
     done = {t.user_attrs[INDEX] for t in trials if t.state == TrialState.COMPLETE}
     partial = {t.user_attrs[INDEX]: t for t in trials
                if t.state != TrialState.COMPLETE and RUNGS in t.user_attrs}
     measured = 0
+    k, n = shard
     for i, spec in enumerate(todo):
-        if i in done:
+        if i in done or i % n != k:
             continue
         print(f"spec {i + 1}/{len(todo)}: {cost(spec).macs / 1e6:.2f} MFLOPs"
-              + (" (short rungs stored)" if i in partial else ""), flush=True)
-        measure(study, i, spec, setup, partial.get(i))
+              + (" (short rungs stored)" if i in partial else "")
+              + (f" [worker {k + 1}/{n}]" if n > 1 else ""), flush=True)
+        measure(study, i, spec, setup, partial.get(i), worker=k)
         measured += 1
     return measured
 
@@ -182,13 +192,50 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    "(default: the default study's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--storage", default=f"sqlite:///{OUT / 'fidelity.db'}")
+    p.add_argument("--jobs", type=parse_jobs, default=0, help="worker processes: a number, "
+                   "or auto (default): one single-threaded worker per CPU core, 1 on CUDA")
+    p.add_argument("--shard", help=argparse.SUPPRESS)  # K/N: a helper started by --jobs
     p.add_argument("--report-only", action="store_true", help="train nothing; rewrite the "
                    "section from the stored specs")
     p.add_argument("--no-write", action="store_true", help="print the section only")
     return p.parse_args(argv)
 
 
+def helpers(argv: list[str], n: int) -> list[subprocess.Popen[bytes]]:
+    """Workers 2..n, each the same command measuring its own share of the specs."""
+    return [subprocess.Popen([sys.executable, "-m", "bench.fidelity", *argv, f"--shard={k}/{n}"],
+                             cwd=ROOT) for k in range(1, n)]
+
+
+def measure_all(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
+                args: argparse.Namespace, argv: list[str]) -> int:
+    """Run this process's share (all of it with one worker), with the helpers' beside it;
+    0 when every worker finished, 130 when interrupted, 1 when a helper failed."""
+    if args.shard:
+        k, n = (int(x) for x in args.shard.split("/"))
+    else:
+        k, n = 0, resolve_jobs(args.jobs, pick_device("auto").type)
+    if n > 1:
+        torch.set_num_threads(1)
+    started = helpers(argv, n) if not args.shard and n > 1 else []
+    try:
+        run(study, todo, setup, (k, n))
+        codes = [h.wait() for h in started]
+    except KeyboardInterrupt:
+        for h in started:
+            h.terminate()
+            h.wait()
+        print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
+        return 130
+    if any(codes):
+        print(f"error: {sum(c != 0 for c in codes)} of {n} workers failed; re-run the same "
+              "command to continue", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     file_cfg = merge(read_study_file(STUDY_FILE), {})
@@ -208,11 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         limit = args.max_mflops or file_cfg.max_mflops
         todo = list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
-        try:
-            run(study, todo, setup)
-        except KeyboardInterrupt:
-            print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
-            return 130
+        code = measure_all(study, todo, setup, args, argv)
+        if code or args.shard:
+            return code
     publish("fidelity", section(study, args, args.specs), write=not args.no_write)
     return 0
 

@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 import bench.fidelity as fidelity
 
 TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
-        "--no-write"]
+        "--no-write", "--jobs", "1"]
 
 
 def test_a_stopped_run_resumes_where_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -60,3 +60,15 @@ def test_the_scatter_plots_long_accuracy_against_three_signals() -> None:
     assert [list(t.x) for t in fig.data] == [[0.5, 0.6, 0.4], [1e5, 2e5, 3e5], [1, 10, 100]]
     assert all(list(t.y) == [0.7, 0.9, 0.8] for t in fig.data)
     assert fig.layout.xaxis2.type == "log" and fig.layout.xaxis.type == "linear"
+
+
+def test_two_workers_share_the_specs_and_both_work(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    assert fidelity.main([*TINY[:-2], "--jobs", "2", "--storage", url, "--specs", "4"]) == 0
+    study = optuna.load_study(study_name="fidelity-digits-smoke-1ep-s0", storage=url)
+    trials = study.get_trials()
+    assert len(trials) == 4 and all(t.state == TrialState.COMPLETE for t in trials)
+    by_worker = {t.user_attrs[fidelity.INDEX]: t.user_attrs[fidelity.WORKER] for t in trials}
+    assert by_worker == {0: 0, 1: 1, 2: 0, 3: 1}  # spec i on worker i mod 2
+    assert "4 of 4 specs done" in capsys.readouterr().out
