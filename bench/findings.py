@@ -48,6 +48,9 @@ STUDIES = ROOT / "studies"
 PAPER_SR = {0.125: 80.3, 0.75: 86.0, 1.0: 86.0}
 #: Fig. 3b: top-5 accuracy plateaus at 85.6% from pct3x3 = 0.5 on.
 PAPER_PCT3X3 = {0.5: 85.6, 0.99: 85.6}
+#: The shape of each Fig. 3 curve in the paper, as the verdicts below name shapes.
+PAPER_SHAPE = {"SR": "a rise, then a plateau from 0.75", "pct3x3": "a rise, then a plateau "
+               "from 0.5"}
 #: Table 3: top-1 / top-5 accuracy (%) per bypass.
 PAPER_BYPASS = {"none": (57.5, 80.3), "simple": (60.4, 82.5), "complex": (58.8, 82.0)}
 #: ShuffleNet v1's Table 2: ImageNet top-1 error (%) per width and group count.
@@ -138,6 +141,44 @@ def datasets_line(studies: list[Stored]) -> list[str]:
     return [f"Dataset: {', '.join(names)}.", ""] if names else []
 
 
+def noise(groups: dict[Any, list[FrozenTrial]]) -> float:
+    """The widest range over seeds among the groups, at least half a point: differences
+    smaller than this are not told apart."""
+    return max([0.005] + [max(accs(ts)) - min(accs(ts)) for ts in groups.values()])
+
+
+def shape(axis: str, groups: dict[float, list[FrozenTrial]]) -> str:
+    """Our curve in words: does the median accuracy rise with the axis, and does it then
+    stay within the noise of its best (a plateau of at least two points)?"""
+    med = {v: statistics.median(accs(ts)) for v, ts in groups.items()}
+    if len(med) < 3:
+        return f"Too few values of {axis} to tell a shape."
+    tol, best_v = noise(groups), max(med, key=lambda v: med[v])
+    best = med[best_v]
+    flat_from = [v for v in med if all(med[w] >= best - tol for w in med if w >= v)]
+    first = min(med)
+    where = (f"from {med[first]:.4f} at {axis} = {first:g} to {best:.4f} at {best_v:g} "
+             f"(noise: {tol:.4f})")
+    if med[first] >= best - tol:
+        return f"Ours: flat within the noise ({tol:.4f}) over {axis}."
+    if not flat_from:
+        return f"Ours: a rise {where}, then a fall beyond the noise."
+    if min(flat_from) < max(med):
+        return f"Ours: a rise {where}, then a plateau from {axis} = {min(flat_from):g}."
+    return f"Ours: a rise {where} that has not levelled off by {axis} = {max(med):g}."
+
+
+def ranking(groups: dict[str, list[FrozenTrial]], paper: dict[str, float]) -> str:
+    """The order of the variants by median accuracy, ours and the paper's, and whether our
+    spread between them stands out of the noise."""
+    med = {k: statistics.median(accs(ts)) for k, ts in groups.items()}
+    ours = " > ".join(sorted(med, key=lambda k: -med[k]))
+    theirs = " > ".join(sorted(paper, key=lambda k: -paper[k]))
+    gap, tol = max(med.values()) - min(med.values()), noise(groups)
+    return (f"Order by median accuracy: ours {ours}, the paper's {theirs}. Our largest gap, "
+            f"{gap:.4f}, is {'above' if gap > tol else 'within'} the noise ({tol:.4f}).")
+
+
 def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[float, float],
                  paper_label: str) -> go.Figure:
     """Our median accuracy per value (bars: range over seeds) and the paper's points."""
@@ -170,6 +211,7 @@ def trend(name: str, axis: str, paper: dict[float, float]
                 "paper top-5 (%) |", "|---|---|---|---|---|---|",
                 *[f"| {v:g} | {len(ts)} | {spread(accs(ts))} | {cost(ts)} | "
                   f"{paper.get(v, '')} |" for v, ts in groups.items()],
+                "", f"{shape(axis, groups)} The paper: {PAPER_SHAPE[axis]}.",
                 "", figure(fig, name, f"accuracy against {axis}, ours and the paper's",
                            write=write)]
     return render
@@ -183,7 +225,9 @@ def bypass(studies: list[Stored], write: bool) -> list[str]:
     return ["| bypass | seeds | val acc: median (range) | MFLOPs | params | "
             "paper top-1 / top-5 (%) |", "|---|---|---|---|---|---|",
             *[f"| {b} | {len(ts)} | {spread(accs(ts))} | {cost(ts)} | "
-              f"{' / '.join(map(str, PAPER_BYPASS.get(b, ())))} |" for b, ts in groups.items()]]
+              f"{' / '.join(map(str, PAPER_BYPASS.get(b, ())))} |" for b, ts in groups.items()],
+            "", ranking(groups, {b: top1 for b, (top1, _) in PAPER_BYPASS.items()
+                                 if b in groups}) + " (The paper's order is by top-1.)"]
 
 
 def groups(studies: list[Stored], write: bool) -> list[str]:
@@ -202,7 +246,13 @@ def groups(studies: list[Stored], write: bool) -> list[str]:
                for ts in (cells.get((w, v), []) for v in variants)]
         paper = "/".join(f"{e:g}" for e in PAPER_GROUPS.get(w, {}).values())
         lines.append(f"| {w:g} | " + " | ".join(row) + f" | {paper} |")
-    return lines
+    lines.append("")
+    for w in widths:
+        at = {v: ts for v in variants if (ts := cells.get((w, v)))}
+        paper = {f"g{g}": -err for g, err in PAPER_GROUPS.get(w, {}).items()
+                 if f"g{g}" in at}
+        lines += [f"Width {w:g}: " + ranking(at, paper), ""]
+    return lines[:-1]
 
 
 def spaces(studies: list[Stored], write: bool) -> list[str]:

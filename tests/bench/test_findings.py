@@ -57,6 +57,8 @@ def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
     assert "| 0.125 | 3 | 0.8200 (0.8000-0.8400) | 2.00 | 30,000 | 80.3 |" in text
     assert "| 0.75 | 3 | 0.8800 (0.8600-0.9000) | 2.00 | 30,000 | 86.0 |" in text
     assert "![accuracy against SR, ours and the paper's](img/squeezenet_sr.png)" in text
+    assert "Too few values of SR to tell a shape. The paper: a rise, then a plateau from " \
+           "0.75." in text
     assert (tmp_path / "img" / "squeezenet_sr.png").read_bytes()[:4] == b"\x89PNG"
     part = text.split("Fig. 3b")[0]
     assert "3 of 3 studies are missing or short of trials (not complete: squeezenet_sr-s0 " \
@@ -82,6 +84,8 @@ def test_groups_are_a_width_by_g_table_with_the_papers_errors(tmp_path: Path) ->
     assert "| width | g1: val acc (MFLOPs) | g8: val acc (MFLOPs) |" in text
     assert "| 1 | 0.8500 (9.0) | 0.8800 (9.0) | 33.6/32.7/32.6/32.8/32.4 |" in text
     assert "| 0.25 | 0.8000 (2.0) | 0.8300 (2.0) | 57.1/56.8/55/54.2/52.7 |" in text
+    assert "Width 1: Order by median accuracy: ours g8 > g1, the paper's g8 > g1. Our largest " \
+           "gap, 0.0300, is above the noise (0.0050)." in text
 
 
 def test_a_real_bypass_run_on_digits_is_read_back(tmp_path: Path) -> None:
@@ -107,3 +111,32 @@ def test_an_unreadable_storage_is_a_one_line_error(tmp_path: Path,
     assert findings.main(["--storage", f"sqlite:///{bad}", "--no-write"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def curve(*medians: float, spread: float = 0.0) -> dict[float, list[optuna.trial.FrozenTrial]]:
+    """Three seeds per value 0.1, 0.2, ...: median m, range m - spread/2 .. m + spread/2."""
+    return {round(0.1 * (i + 1), 1): [searched({"SR": 0.1}, m + d)
+                                       for d in (-spread / 2, 0.0, spread / 2)]
+            for i, m in enumerate(medians)}
+
+
+@pytest.mark.parametrize(("medians", "spread", "words"), [
+    ((0.70, 0.80, 0.85, 0.851, 0.849), 0.004,
+     "a rise from 0.7000 at SR = 0.1 to 0.8510 at 0.4 (noise: 0.0050), then a plateau from "
+     "SR = 0.3."),
+    ((0.70, 0.75, 0.80, 0.85), 0.01, "a rise from 0.7000 at SR = 0.1 to 0.8500 at 0.4 "
+     "(noise: 0.0100) that has not levelled off by SR = 0.4."),
+    ((0.70, 0.85, 0.75), 0.0, "then a fall beyond the noise."),
+    ((0.80, 0.81, 0.805), 0.02, "flat within the noise (0.0200) over SR."),
+])
+def test_the_shape_of_a_curve_in_words(medians: tuple[float, ...], spread: float,
+                                       words: str) -> None:
+    assert findings.shape("SR", curve(*medians, spread=spread)).endswith(words)
+
+
+def test_a_gap_within_the_seed_range_is_called_noise() -> None:
+    groups = {"none": [searched({"bypass": "none"}, a) for a in (0.80, 0.84)],
+              "simple": [searched({"bypass": "simple"}, a) for a in (0.815, 0.835)]}
+    text = findings.ranking(groups, {"none": 57.5, "simple": 60.4})
+    assert text == ("Order by median accuracy: ours simple > none, the paper's simple > none. "
+                    "Our largest gap, 0.0050, is within the noise (0.0400).")
