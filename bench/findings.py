@@ -4,7 +4,8 @@
     python -m bench.findings                                       # the section and figures
 
 Reads the studies that each study file stands for (search/variants.py names them; the
-storage is the file's, else --storage, else the default) and rewrites the section
+storage is --storage, else $NAS_STORAGE, else the file's, else the default journal file;
+a storage file that does not exist means nothing is run yet) and rewrites the section
 "findings" of docs/RESULTS.md with its figures under docs/img/:
 
 - squeezenet_sr, squeezenet_pct3x3 (the SqueezeNet paper's Fig. 3): validation accuracy
@@ -19,6 +20,7 @@ trained here.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 from collections.abc import Callable
@@ -37,8 +39,8 @@ from dashboard.analysis import edf_frame
 from dashboard.figures import edf_figure
 from search import records as R
 from search.run import config_from_args, parser
-from search.storage import StorageError, open_storage
-from search.variants import EDF_SHARES, Run, plan
+from search.storage import StorageError, file_path, open_storage
+from search.variants import EDF_SHARES, Run, plan, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"
@@ -77,8 +79,9 @@ def stored(name: str, storage: str | None) -> list[Stored]:
     argv += ["--storage", storage] if storage else []
     ns = parser().parse_args(argv)
     url = config_from_args(ns).storage
-    store = open_storage(url)
-    names = {s.study_name for s in optuna.get_all_study_summaries(store)}
+    path = file_path(url)
+    store = open_storage(url) if path is None or path.exists() else None  # none: not run
+    names = {s.study_name for s in optuna.get_all_study_summaries(store)} if store else set()
     out = []
     for run in plan(ns, argv):
         wanted = config_from_args(parser().parse_args(run.argv)).trials
@@ -88,7 +91,8 @@ def stored(name: str, storage: str | None) -> list[Stored]:
         study = optuna.load_study(study_name=run.study, storage=store)
         done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.user_attrs.get(R.ROLE) == R.ROLE_SEARCH
-                and t.user_attrs.get(R.STATUS) == R.COMPLETE]
+                and t.user_attrs.get(R.STATUS) == R.COMPLETE
+                and math.isfinite(t.user_attrs.get(R.VAL_ACC, math.nan))]
         out.append(Stored(run, done, True, wanted, str(study.user_attrs.get(R.DATASET, ""))))
     return out
 
@@ -105,13 +109,6 @@ def grouped(studies: list[Stored], key: Callable[[Stored, FrozenTrial], Any]
 
 def accs(trials: list[FrozenTrial]) -> list[float]:
     return [float(t.user_attrs[R.VAL_ACC]) for t in trials]
-
-
-def spread(values: list[float]) -> str:
-    """Median (min-max) over seeds, or the one value."""
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.median(values):.4f} ({min(values):.4f}-{max(values):.4f})"
 
 
 def cost(trials: list[FrozenTrial]) -> str:
@@ -159,8 +156,11 @@ def shape(axis: str, groups: dict[float, list[FrozenTrial]]) -> str:
     first = min(med)
     where = (f"from {med[first]:.4f} at {axis} = {first:g} to {best:.4f} at {best_v:g} "
              f"(noise: {tol:.4f})")
-    if med[first] >= best - tol:
+    if best - min(med.values()) <= tol:
         return f"Ours: flat within the noise ({tol:.4f}) over {axis}."
+    if med[first] >= best - tol:
+        return (f"Ours: no rise: {axis} = {first:g} is already within the noise ({tol:.4f}) "
+                f"of the best, {best:.4f}, and larger values fall below it.")
     if not flat_from:
         return f"Ours: a rise {where}, then a fall beyond the noise."
     if min(flat_from) < max(med):
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.findings", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--storage", help="read every study from this storage URL (default: "
-                   "each file's, else $NAS_STORAGE, else the default journal file)")
+                   "$NAS_STORAGE, else each file's, else the default journal file)")
     p.add_argument("--no-write", action="store_true", help="print the section only")
     args = p.parse_args(argv)
     try:

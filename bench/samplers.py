@@ -29,6 +29,7 @@ from optuna.trial import FrozenTrial
 from bench.results import figure, machine, publish
 from search import records as R
 from search.hypervolume import hypervolume
+from search.variants import spread
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -57,12 +58,6 @@ def wall_minutes(trials: list[FrozenTrial]) -> float:
     return (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else float("nan")
 
 
-def spread(values: list[float], digits: int = 3) -> str:
-    """Median (min-max) of the values."""
-    return (f"{statistics.median(values):.{digits}f} "
-            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
-
-
 def table(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
     """Markdown rows: per sampler, hypervolume at each fraction of n, relative to random."""
     ks = [max(1, round(f * n)) for f in FRACTIONS]
@@ -73,7 +68,7 @@ def table(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
     base = statistics.median(final["random"]) if final.get("random") else float("nan")
     for sampler, ss in studies.items():
         trials = [counted(st) for st in ss]
-        cells = " | ".join(spread([hv_after(t, k) for t in trials]) for k in ks)
+        cells = " | ".join(spread([hv_after(t, k) for t in trials], 3) for k in ks)
         rel = statistics.median(final[sampler]) / base - 1 if base > 0 else float("nan")
         minutes = statistics.median(wall_minutes(t) for t in trials)
         lines.append(f"| {sampler} | {len(ss)} | {cells} | {rel:+.1%} | {minutes:.1f} |")

@@ -15,6 +15,7 @@ range over seeds of each variant when seeds repeat.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,15 +113,18 @@ def comparison(runs: list[Run], storages: list[str]) -> str:
         lines.append(f"\n{'variant':<16} {'seeds':>5} {'best acc: median (range)':>30} "
                      f"{'hv: median (range)':>28}")
         for variant, rows in by_variant.items():
-            lines.append(f"{variant or '-':<16} {len(rows):>5} {_spread([r[0] for r in rows]):>30}"
-                         f" {_spread([r[1] for r in rows]):>28}")
+            lines.append(f"{variant or '-':<16} {len(rows):>5} {spread([r[0] for r in rows]):>30}"
+                         f" {spread([r[1] for r in rows]):>28}")
     lines.append("err@k%: the validation error below which k% of the searched, fully trained "
                  "models fall (the error EDF read at k%); hv: search/hypervolume.py")
     return "\n".join(lines)
 
 
-def _spread(values: list[float]) -> str:
-    ok = [v for v in values if v == v]
-    if not ok:
-        return "-"
-    return f"{statistics.median(ok):.4f} ({min(ok):.4f}-{max(ok):.4f})"
+def spread(values: list[float], digits: int = 4) -> str:
+    """Median (min-max) of the finite values; the value alone when there is one; '-' for
+    none."""
+    ok = [v for v in values if math.isfinite(v)]
+    if len(ok) <= 1:
+        return f"{ok[0]:.{digits}f}" if ok else "-"
+    return (f"{statistics.median(ok):.{digits}f} "
+            f"({min(ok):.{digits}f}-{max(ok):.{digits}f})")

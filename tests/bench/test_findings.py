@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench import findings, results
+from bench import findings
 from search import records as R
 from search.run import main as run_main
 
@@ -17,7 +17,8 @@ def searched(params: dict[str, object], acc: float, macs: int = 2_000_000,
     dist = {k: optuna.distributions.FloatDistribution(0, 10) if isinstance(v, float) else
             optuna.distributions.CategoricalDistribution(["none", "simple", "complex"])
             for k, v in params.items()}
-    return optuna.trial.create_trial(params=params, distributions=dist, values=[acc, macs],
+    return optuna.trial.create_trial(params=params, distributions=dist,
+                                     values=[acc if acc == acc else 0.0, macs],
                                      user_attrs={R.ROLE: R.ROLE_SEARCH, R.STATUS: R.COMPLETE,
                                                  R.VAL_ACC: acc, R.MACS: macs,
                                                  R.PARAMS: n_params})
@@ -28,16 +29,9 @@ def store(url: str, name: str, *trials: optuna.trial.FrozenTrial) -> None:
     s.add_trials(trials)
 
 
-@pytest.fixture
-def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(results, "RESULTS", tmp_path / "RESULTS.md")
-    monkeypatch.setattr(results, "IMAGES", tmp_path / "img")
-    return tmp_path / "RESULTS.md"
-
-
 def test_every_part_names_the_command_of_the_studies_not_run_yet(tmp_path: Path) -> None:
-    text = findings.section(f"sqlite:///{tmp_path / 'empty.db'}", write=False)
-    assert len(findings.PARTS) == 5
+    text = findings.section(f"journal://{tmp_path / 'none.log'}", write=False)
+    assert not (tmp_path / "none.log").exists()  # reading makes no storage
     for name, title, _ in findings.PARTS:
         assert f"### {title} (`studies/{name}.toml`)" in text
         assert f"`python -m search.run --study-file studies/{name}.toml`" in text
@@ -47,13 +41,13 @@ def test_every_part_names_the_command_of_the_studies_not_run_yet(tmp_path: Path)
 
 
 def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
-        tmp_path: Path, page: Path) -> None:
+        tmp_path: Path, results_page: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     for seed, (low, high) in enumerate(((0.80, 0.90), (0.82, 0.88), (0.84, 0.86))):
         store(url, f"squeezenet_sr-s{seed}", searched({"SR": 0.125}, low),
               searched({"SR": 0.75}, high))
     assert findings.main(["--storage", url]) == 0
-    text = page.read_text()
+    text = results_page.read_text()
     assert "| 0.125 | 3 | 0.8200 (0.8000-0.8400) | 2.00 | 30,000 | 80.3 |" in text
     assert "| 0.75 | 3 | 0.8800 (0.8600-0.9000) | 2.00 | 30,000 | 86.0 |" in text
     assert "![accuracy against SR, ours and the paper's](img/squeezenet_sr.png)" in text
@@ -63,6 +57,14 @@ def test_the_sr_curve_has_median_and_range_over_seeds_beside_the_paper(
     part = text.split("Fig. 3b")[0]
     assert "3 of 3 studies are missing or short of trials (not complete: squeezenet_sr-s0 " \
            "(2 of 8), squeezenet_sr-s1 (2 of 8), squeezenet_sr-s2 (2 of 8))" in part
+
+
+def test_a_nan_accuracy_is_left_out(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store(url, "squeezenet_bypass-s0", searched({"bypass": "none"}, 0.8),
+          searched({"bypass": "simple"}, float("nan")))
+    text = findings.section(url, write=False)
+    assert "| none | 1 | 0.8000 |" in text and "| simple |" not in text and "nan" not in text
 
 
 def test_the_trend_figure_puts_the_paper_on_its_own_axis() -> None:
@@ -128,6 +130,8 @@ def curve(*medians: float, spread: float = 0.0) -> dict[float, list[optuna.trial
      "(noise: 0.0100) that has not levelled off by SR = 0.4."),
     ((0.70, 0.85, 0.75), 0.0, "then a fall beyond the noise."),
     ((0.80, 0.81, 0.805), 0.02, "flat within the noise (0.0200) over SR."),
+    ((0.85, 0.70, 0.60), 0.0, "no rise: SR = 0.1 is already within the noise (0.0050) of the "
+     "best, 0.8500, and larger values fall below it."),
 ])
 def test_the_shape_of_a_curve_in_words(medians: tuple[float, ...], spread: float,
                                        words: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench import results
 from bench.samplers import counted, curves, hv_after, main, study_name, table
 from search import records as R
 
@@ -62,16 +61,8 @@ def test_the_curves_give_each_sampler_a_median_line_and_a_band() -> None:
     assert list(band.y) == pytest.approx([0.48, 0.72, 0.56, 0.32])  # max forward, min back
 
 
-def results_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point bench.results at a RESULTS.md (and img/) under tmp_path."""
-    monkeypatch.setattr(results, "RESULTS", tmp_path / "RESULTS.md")
-    monkeypatch.setattr(results, "IMAGES", tmp_path / "img")
-    return tmp_path / "RESULTS.md"
-
-
 def test_report_only_rewrites_the_section_and_its_png_from_stored_studies(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = results_in(tmp_path, monkeypatch)
+        tmp_path: Path, results_page: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     for sampler, acc in (("tpe", 0.8), ("nsga2", 0.7), ("random", 0.5)):
         for seed in range(3):
@@ -79,7 +70,7 @@ def test_report_only_rewrites_the_section_and_its_png_from_stored_studies(
                                     directions=["maximize", "minimize"])
             s.add_trials([trial(acc, 1e5, minute=seed)])
     assert main(["--report-only", "--trials", "1", "--storage", url]) == 0
-    text = page.read_text()
+    text = results_page.read_text()
     assert "| tpe | 3 | 0.640 (0.640-0.640)" in text and "+60.0%" in text
     assert "last trial finished 2026-01-01" in text
     assert "![hypervolume against trials per sampler](img/samplers.png)" in text
