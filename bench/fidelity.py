@@ -9,7 +9,7 @@ specs, each its own share (spec i goes to worker i mod N); --jobs sets N.
 Samples --specs points of the default squeeze study (studies/squeeze.toml: its fixed
 values, ranges and MFLOPs limit) with a seeded random sampler, so every run lists the same
 specs and a re-run continues where the last one stopped. Each spec is one trial of its own
-Optuna study (--storage, default bench/out/fidelity.db), which holds:
+Optuna study (--storage, default journal://bench/out/fidelity.log), which holds:
 
 - its MACs, params and synflow score at initialization (search/proxies.py);
 - the validation accuracy at each rung of --budget (the search's default: one epoch,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,12 +46,17 @@ from bench.results import figure, machine, publish
 from nas_space import ArchSpec, Space, build, cost, get_space
 from search.budgets import parse_budget
 from search.config import merge, parse_jobs, read_study_file, resolve_jobs
-from search.data import Dataset, load_dataset
+from search.data import DataError, Dataset, load_dataset
 from search.proxies import synflow
+from search.run import stop_workers, wait_workers
+from search.storage import StorageError, open_storage
 from search.trainer import TrainBudget, pick_device, seeded, train
+from search.variants import without_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
+ENV_STORAGE = "NAS_FIDELITY_STORAGE"
+DEFAULT_STORAGE = f"journal://{OUT / 'fidelity.log'}"
 STUDY_FILE = ROOT / "studies" / "squeeze.toml"
 #: Stored per spec (trial user attributes).
 INDEX, SPEC, MACS, PARAMS, SYNFLOW, RUNGS = "index", "spec", "macs", "params", "synflow", "rungs"
@@ -165,11 +171,13 @@ def scatter(study: optuna.Study) -> go.Figure:
 
 def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
     rows = correlations(study)
-    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    ends = [t.datetime_complete for t in done if t.datetime_complete]
+    when = f"specs finished {min(ends):%Y-%m-%d} to {max(ends):%Y-%m-%d}; " if ends else ""
     lines = ["## Fidelity: short-training rungs against long training", "",
-             f"Measured on {machine()}: `python -m bench.fidelity --specs {total} "
-             f"--budget {args.budget} --long-epochs {args.long_epochs} --dataset "
-             f"{args.dataset}`; {done} of {total} specs done.", ""]
+             f"`python -m bench.fidelity --specs {total} --budget {args.budget} "
+             f"--long-epochs {args.long_epochs:g} --dataset {args.dataset}`: {len(done)} of "
+             f"{total} specs done; {when}reported on {machine()}.", ""]
     if not rows:
         return "\n".join([*lines, "Fewer than 3 specs are done; no correlation yet."])
     lines += ["| ranking signal | Kendall tau | Spearman rho |", "|---|---|---|"]
@@ -191,7 +199,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-mflops", type=float, help="MFLOPs limit of the sampled specs "
                    "(default: the default study's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--storage", default=f"sqlite:///{OUT / 'fidelity.db'}")
+    p.add_argument("--storage", default=os.environ.get(ENV_STORAGE, DEFAULT_STORAGE),
+                   help=f"Optuna storage URL (default ${ENV_STORAGE}, else "
+                   "journal://bench/out/fidelity.log)")
     p.add_argument("--jobs", type=parse_jobs, default=0, help="worker processes: a number, "
                    "or auto (default): one single-threaded worker per CPU core, 1 on CUDA")
     p.add_argument("--shard", help=argparse.SUPPRESS)  # K/N: a helper started by --jobs
@@ -201,10 +211,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def helpers(argv: list[str], n: int) -> list[subprocess.Popen[bytes]]:
-    """Workers 2..n, each the same command measuring its own share of the specs."""
-    return [subprocess.Popen([sys.executable, "-m", "bench.fidelity", *argv, f"--shard={k}/{n}"],
-                             cwd=ROOT) for k in range(1, n)]
+def helpers(argv: list[str], n: int, storage: str) -> list[subprocess.Popen[bytes]]:
+    """Workers 2..n, each the same command measuring its own share of the specs; the storage
+    URL goes in the environment, so a password in it does not show in their command lines."""
+    cmd = [sys.executable, "-m", "bench.fidelity", *without_flags(argv, ("--storage",))]
+    env = {**os.environ, ENV_STORAGE: storage}
+    return [subprocess.Popen([*cmd, f"--shard={k}/{n}"], cwd=ROOT, env=env)
+            for k in range(1, n)]
 
 
 def measure_all(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
@@ -217,27 +230,26 @@ def measure_all(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
         k, n = 0, resolve_jobs(args.jobs, pick_device("auto").type)
     if n > 1:
         torch.set_num_threads(1)
-    started = helpers(argv, n) if not args.shard and n > 1 else []
+    started = helpers(argv, n, args.storage) if not args.shard and n > 1 else []
     try:
         run(study, todo, setup, (k, n))
-        codes = [h.wait() for h in started]
+        failed = wait_workers(started)
     except KeyboardInterrupt:
-        for h in started:
-            h.terminate()
-            h.wait()
+        stop_workers(started)
         print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
         return 130
-    if any(codes):
-        print(f"error: {sum(c != 0 for c in codes)} of {n} workers failed; re-run the same "
-              "command to continue", file=sys.stderr)
+    except BaseException:
+        stop_workers(started)
+        raise
+    if failed:
+        print(f"error: {len(failed)} of {n} workers failed; re-run the same command to "
+              "continue", file=sys.stderr)
         return 1
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse(argv)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def setup_for(args: argparse.Namespace) -> tuple[Setup, list[ArchSpec]]:
+    """The data and budgets every spec trains with, and the specs (the same in every run)."""
     file_cfg = merge(read_study_file(STUDY_FILE), {})
     data = load_dataset(args.dataset)
     space = get_space("squeeze", in_channels=data.in_channels, input_size=data.input_size,
@@ -247,17 +259,26 @@ def main(argv: list[str] | None = None) -> int:
                                            val_images=min(fid.val_images, val)),
                   TrainBudget(round(args.long_epochs * len(data.train_y)), val_images=val),
                   args.seed)
-    if args.storage.startswith("sqlite:///"):
-        Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    limit = args.max_mflops or file_cfg.max_mflops
+    return setup, list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"fidelity-{args.dataset}-{args.budget}-{args.long_epochs:g}ep-s{args.seed}"
-    study = optuna.create_study(study_name=name, storage=args.storage, load_if_exists=True,
-                                direction="maximize")
-    if not args.report_only:
-        limit = args.max_mflops or file_cfg.max_mflops
-        todo = list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
-        code = measure_all(study, todo, setup, args, argv)
-        if code or args.shard:
-            return code
+    try:
+        study = optuna.create_study(study_name=name, storage=open_storage(args.storage),
+                                    load_if_exists=True, direction="maximize")
+        if not args.report_only:
+            setup, todo = setup_for(args)
+            code = measure_all(study, todo, setup, args, argv)
+            if code or args.shard:
+                return code
+    except (StorageError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     publish("fidelity", section(study, args, args.specs), write=not args.no_write)
     return 0
 

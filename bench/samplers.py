@@ -29,6 +29,7 @@ from optuna.trial import FrozenTrial
 from bench.results import figure, machine, publish
 from search import records as R
 from search.hypervolume import hypervolume
+from search.storage import StorageError, file_path, open_storage
 from search.variants import spread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def done_so_far(studies: dict[str, list[optuna.Study]], n: int) -> list[str]:
             f"{wall_minutes(counted(st)):.1f} |" for ss in studies.values() for st in ss]
     if not rows:
         return []
-    return ["", f"Complete so far (on {machine()}):", "",
+    return ["", "Complete so far:", "",
             f"| study | hv @ {n} | minutes |", "|---|---|---|", *rows]
 
 
@@ -118,13 +119,15 @@ def study_name(sampler: str, seed: int) -> str:
 def stored(samplers: list[str], args: argparse.Namespace
            ) -> tuple[dict[str, list[optuna.Study]], list[str]]:
     """The stored studies per sampler, and the names of those missing or short of trials."""
-    names = set(optuna.get_all_study_names(args.storage))
+    path = file_path(args.storage)
+    store = open_storage(args.storage) if path is None or path.exists() else None
+    names = {s.study_name for s in optuna.get_all_study_summaries(store)} if store else set()
     studies: dict[str, list[optuna.Study]] = {s: [] for s in samplers}
     pending = []
     for k in range(args.seeds):
         for s in samplers:
             name = study_name(s, k)
-            study = (optuna.load_study(study_name=name, storage=args.storage)
+            study = (optuna.load_study(study_name=name, storage=store)
                      if name in names else None)
             if study is None or len(counted(study)) < args.trials:
                 pending.append(name)
@@ -136,7 +139,7 @@ def stored(samplers: list[str], args: argparse.Namespace
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.samplers", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--trials", type=int, default=100, help="searched trials per study (100)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (at least 3)")
     p.add_argument("--samplers", default=",".join(SAMPLERS))
     p.add_argument("--storage", default=f"sqlite:///{OUT / 'samplers.db'}")
@@ -145,16 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print the section only")
     args, extra = p.parse_known_args(argv)  # extra flags go to search.run, e.g. --dataset
     samplers = [s.strip() for s in args.samplers.split(",")]
-    if args.seeds < 3 or "random" not in samplers:
-        p.error("needs --seeds >= 3 and random among --samplers (the baseline)")
-    OUT.mkdir(parents=True, exist_ok=True)
+    if args.seeds < 3 or "random" not in samplers or args.trials < 1:
+        p.error("needs --trials >= 1, --seeds >= 3 and random among --samplers (the baseline)")
     if not args.report_only:
+        OUT.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
             for sampler in samplers:
                 run_one(sampler, seed, args, extra)
     command = (f"python -m bench.samplers --trials {args.trials} --seeds {args.seeds}"
                + "".join(f" {a}" for a in extra))
-    studies, pending = stored(samplers, args)
+    try:
+        studies, pending = stored(samplers, args)
+    except StorageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if pending:
         publish("samplers", "\n".join([
             "## Samplers", "",
@@ -166,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             if t.datetime_complete]
     publish("samplers", "\n".join([
         "## Samplers", "",
-        f"Measured on {machine()} (last trial finished {max(ends):%Y-%m-%d}): `{command}`. "
-        "Hypervolume: search/hypervolume.py (median and range over seeds); minutes: median "
-        "wall time of one study.", "",
+        f"`{command}`: trials finished {min(ends):%Y-%m-%d} to {max(ends):%Y-%m-%d}; "
+        f"reported on {machine()}. Hypervolume: search/hypervolume.py (median and range "
+        "over seeds); minutes: median wall time of one study.", "",
         *table(studies, args.trials), "",
         figure(curves(studies, args.trials), "samplers", "hypervolume against trials per "
                "sampler", write=not args.no_write)]), write=not args.no_write)

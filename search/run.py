@@ -47,7 +47,7 @@ from search.report import baseline_table, front_table, progress_stats, test_fron
 from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
 from search.study import StudyError, counted_trials, open_study, weights_dir
 from search.trainer import TrainBudget, pick_device
-from search.variants import plan, run_all
+from search.variants import plan, run_all, without_flags
 from search.view import StudyView
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
@@ -205,16 +205,16 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
             train_baselines(view, ev, available_baselines(cfg.fixed),
                             cfg.baseline_mflops or cfg.max_mflops or 10.0, quiet=worker)
         code = _search_loop(view, ev, cfg, quiet=worker, start=start)
-        failed = _wait(helpers)
+        failed = wait_workers(helpers)
     except KeyboardInterrupt:
         # The process exits next: a second Ctrl-C must not cut this cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         ev.interrupt(study)
-        _stop(helpers)
+        stop_workers(helpers)
         print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
         return EXIT_INTERRUPT
     except BaseException:  # a bug: the helpers mark their trials, the traceback follows
-        _stop(helpers)
+        stop_workers(helpers)
         raise
     if not worker:
         _final_report(study, ev, cfg, data)
@@ -294,30 +294,19 @@ def _command(argv: list[str]) -> str:
 def _spawn_workers(cfg: RunConfig, argv: list[str], run: str) -> list[subprocess.Popen[bytes]]:
     """The helper processes; the storage URL goes in the environment, so a password in
     it does not show in their command lines."""
-    cmd = [sys.executable, "-m", "search.run", *_without_storage(argv), f"--worker={run}"]
+    cmd = [sys.executable, "-m", "search.run", *without_flags(argv, ("--storage",)),
+           f"--worker={run}"]
     env = {**os.environ, ENV_STORAGE: cfg.storage}
     return [subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], env=env)
             for _ in range(cfg.jobs - 1)]
 
 
-def _without_storage(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--storage":
-            skip = True
-        elif not a.startswith("--storage="):
-            out.append(a)
-    return out
-
-
-def _wait(helpers: list[subprocess.Popen[bytes]]) -> list[tuple[int, int]]:
+def wait_workers(helpers: list[subprocess.Popen[bytes]]) -> list[tuple[int, int]]:
     """Wait for every helper; the (pid, exit code) of those that failed."""
     return [(h.pid, rc) for h in helpers if (rc := h.wait()) != 0]
 
 
-def _stop(helpers: list[subprocess.Popen[bytes]]) -> None:
+def stop_workers(helpers: list[subprocess.Popen[bytes]]) -> None:
     """Interrupt the workers so that each marks its running trial; terminate stragglers."""
     for h in helpers:
         if h.poll() is None:

@@ -59,14 +59,14 @@ def plan(ns: argparse.Namespace, argv: list[str]) -> list[Run]:
             name = "-".join(p for p in parts if p)
             extra = ["--study-file", f"{path}#{variant}" if variant else path, "--study", name]
             extra += ["--seed", str(seed)] if seed is not None else []
-            runs.append(Run(name, variant, seed, _without(argv, _PINNED) + extra))
+            runs.append(Run(name, variant, seed, without_flags(argv, _PINNED) + extra))
     return runs
 
 
 _PINNED = ("--study-file", "--study", "--seed")
 
 
-def _without(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+def without_flags(argv: list[str], flags: tuple[str, ...]) -> list[str]:
     """argv without the given flags and their values (as `--flag value` or `--flag=value`)."""
     out, skip = [], False
     for a in argv:

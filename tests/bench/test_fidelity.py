@@ -72,3 +72,30 @@ def test_two_workers_share_the_specs_and_both_work(tmp_path: Path,
     by_worker = {t.user_attrs[fidelity.INDEX]: t.user_attrs[fidelity.WORKER] for t in trials}
     assert by_worker == {0: 0, 1: 1, 2: 0, 3: 1}  # spec i on worker i mod 2
     assert "4 of 4 specs done" in capsys.readouterr().out
+
+
+def test_a_crash_of_the_first_worker_stops_the_others(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Any] = []
+    real_helpers = fidelity.helpers
+
+    def spy(*args: Any) -> list[Any]:
+        started.extend(real_helpers(*args))
+        return started
+
+    def crash(*args: Any) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fidelity, "helpers", spy)
+    monkeypatch.setattr(fidelity, "run", crash)
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    with pytest.raises(RuntimeError):
+        fidelity.main([*TINY[:-2], "--jobs", "2", "--storage", url, "--specs", "2"])
+    assert len(started) == 1 and started[0].poll() is not None
+
+
+def test_report_only_needs_no_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"journal://{tmp_path / 'f.log'}"
+    assert fidelity.main(["--report-only", "--dataset", "no-such-set", "--storage", url,
+                          "--no-write"]) == 0
+    assert "0 of 30 specs done" in capsys.readouterr().out

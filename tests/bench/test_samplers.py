@@ -72,7 +72,7 @@ def test_report_only_rewrites_the_section_and_its_png_from_stored_studies(
     assert main(["--report-only", "--trials", "1", "--storage", url]) == 0
     text = results_page.read_text()
     assert "| tpe | 3 | 0.640 (0.640-0.640)" in text and "+60.0%" in text
-    assert "last trial finished 2026-01-01" in text
+    assert "trials finished 2026-01-01 to 2026-01-01; reported on" in text
     assert "![hypervolume against trials per sampler](img/samplers.png)" in text
     assert (tmp_path / "img" / "samplers.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -94,3 +94,12 @@ def test_report_only_names_the_studies_still_missing_or_short(
     out = capsys.readouterr().out
     assert "Not complete: 8 of 9 studies" in out and "samplers-tpe-s0," not in out
     assert "| samplers-tpe-s0 | 0.700 | 5.0 |" in out  # (0.9 * 3 + 0.8 * 1) / 5
+
+
+def test_a_storage_that_is_not_a_database_is_a_one_line_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database")
+    assert main(["--report-only", "--storage", f"sqlite:///{bad}", "--no-write"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
