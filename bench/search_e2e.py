@@ -18,14 +18,17 @@ search.run, e.g. `--dataset digits --budget smoke` for a quick try.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
 
-from bench.results import machine, write_section
+from bench.results import machine, publish
 from search import records as R
 from search.config import resolve_jobs
 from search.report import dominated_baselines, points, study_hypervolume
@@ -34,19 +37,29 @@ from search.trainer import pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-#: Flags for search.run that the command line passes through (set by main).
-PASS: list[str] = []
 
 
-def run_search(name: str, trials: int, *extra: str, code: Path = ROOT
+@dataclass(frozen=True)
+class Bench:
+    """Where the databases go, the flags passed on to search.run, and whether to write."""
+
+    out: Path = OUT
+    extra: list[str] = field(default_factory=list)
+    write: bool = True
+
+    def flags(self) -> str:
+        return "".join(f" {a}" for a in self.extra)
+
+
+def run_search(bench: Bench, name: str, trials: int, *extra: str, code: Path = ROOT
                ) -> tuple[float, optuna.Study]:
     """Run one search with the code in `code`, in a fresh database; return its wall time
     and the study."""
-    db = OUT / f"{name}.db"
+    db = bench.out / f"{name}.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     cmd = [sys.executable, "-m", "search.run", "--space", "squeeze", "--trials", str(trials),
-           "--storage", url, "--study", name, *extra, *PASS]
+           "--storage", url, "--study", name, *extra, *bench.extra]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=code, check=True)
     wall = time.perf_counter() - start
@@ -74,7 +87,6 @@ def summary(study: optuna.Study, wall: float) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global OUT
     p = argparse.ArgumentParser(prog="python -m bench.search_e2e", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=200)
@@ -86,64 +98,90 @@ def main(argv: list[str] | None = None) -> int:
                    help="only summarize bench/out/e2e.db, a run stopped after MINUTES")
     p.add_argument("--out", type=Path, default=OUT, help="where the databases and the "
                    "code of --before go (default bench/out)")
-    args, PASS[:] = p.parse_known_args(argv)
-    OUT = args.out
-    OUT.mkdir(parents=True, exist_ok=True)
-    if args.before:
-        try:
-            before(args.before, args.trials)
-        except subprocess.CalledProcessError as e:
-            print(f"error: {' '.join(map(str, e.cmd[:3]))}... failed (exit {e.returncode})",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if args.summarize:
-        url = f"sqlite:///{OUT / 'e2e.db'}"
-        study = optuna.load_study(study_name="e2e", storage=url)
-        s = summary(study, args.summarize * 60)
-        report("search_e2e", "## Search end to end", [
-            f"Measured on {machine()}, with other jobs loading both cores.", "",
-            f"`python -m search.run --space squeeze --trials {args.trials}` was stopped after "
-            f"{args.summarize:.0f} min, with {s['trials']} of {args.trials} searched trials "
-            f"done ({s['stopped']} stopped early) after the 8 baselines; best val acc "
-            f"{s['best']:.4f}, hypervolume {s['hv']:.4f}, SqueezeNet baselines dominated: "
-            f"{s['squeeze_dominated']}/{s['squeeze_total']}.", "", f"Baselines: {s['baselines']}."])
-        return 0
-    if args.compare:
-        compare(args.compare)
-        return 0
-    wall, study = run_search("e2e", args.trials)
+    p.add_argument("--no-write", action="store_true", help="print the section only")
+    args, extra = p.parse_known_args(argv)
+    bench = Bench(args.out.resolve(), extra, not args.no_write)
+    bench.out.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.before:
+            before(bench, args.before, args.trials)
+        elif args.summarize:
+            summarize(bench, args.trials, args.summarize)
+        elif args.compare:
+            compare(bench, args.compare)
+        else:
+            default(bench, args.trials)
+    except UnknownRevision as e:
+        print(f"error: unknown git revision {e}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as e:
+        print(f"error: {' '.join(map(str, e.cmd[:4]))} ... failed (exit {e.returncode})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def default(bench: Bench, trials: int) -> None:
+    """The default command (plus any passed-on flags), with the goals of the default run."""
+    wall, study = run_search(bench, "e2e", trials)
     s = summary(study, wall)
     jobs = resolve_jobs(0, pick_device("auto").type)
     lines = [
-        f"Measured on {machine()}; the search ran {jobs} worker process(es) (--jobs auto).",
-        "",
-        f"`python -m search.run --space squeeze --trials {args.trials}` (studies/squeeze.toml):",
-        "",
+        f"Measured on {machine()}; the search ran {jobs} worker process(es) (--jobs auto)."
+        if "--jobs" not in bench.extra else f"Measured on {machine()}.", "",
+        f"`python -m search.run --space squeeze --trials {trials}{bench.flags()}` "
+        "(studies/squeeze.toml):", "",
         "| wall time | searched trials | stopped early | best val acc | hypervolume | "
         "SqueezeNet baselines dominated |",
         "|---|---|---|---|---|---|",
         f"| {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | {s['best']:.4f} | "
         f"{s['hv']:.4f} | {s['squeeze_dominated']}/{s['squeeze_total']} |", "",
-        f"Baselines: {s['baselines']}.", "",
-        f"Goals: wall time <= 30 min: {_met(s['wall_min'] <= 30)}; best val acc >= 0.88: "
-        f"{_met(s['best'] >= 0.88)}; every SqueezeNet baseline dominated: "
-        f"{_met(0 < s['squeeze_dominated'] == s['squeeze_total'])}.",
+        f"Baselines: {s['baselines']}.",
     ]
-    report("search_e2e", "## Search end to end", lines)
-    return 0
+    if not bench.extra and trials == 200:  # the goals are those of the default run
+        lines += ["", f"Goals: wall time <= 30 min: {_met(s['wall_min'] <= 30)}; best val acc "
+                  f">= 0.88: {_met(s['best'] >= 0.88)}; every SqueezeNet baseline dominated: "
+                  f"{_met(0 < s['squeeze_dominated'] == s['squeeze_total'])}."]
+    report(bench, "search_e2e", "## Search end to end", lines)
 
 
-def code_of(rev: str) -> tuple[str, Path]:
-    """The short hash of a git revision and a copy of its tracked files under OUT."""
-    short = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    tree = OUT / f"code-{short}"
+def summarize(bench: Bench, trials: int, minutes: float) -> None:
+    """Only summarize the database of a default run that was stopped after `minutes`."""
+    url = f"sqlite:///{bench.out / 'e2e.db'}"
+    study = optuna.load_study(study_name="e2e", storage=url)
+    s = summary(study, minutes * 60)
+    report(bench, "search_e2e", "## Search end to end", [
+        f"Measured on {machine()}, with other jobs loading both cores.", "",
+        f"`python -m search.run --space squeeze --trials {trials}` was stopped after "
+        f"{minutes:.0f} min, with {s['trials']} of {trials} searched trials "
+        f"done ({s['stopped']} stopped early) after the baselines; best val acc "
+        f"{s['best']:.4f}, hypervolume {s['hv']:.4f}, SqueezeNet baselines dominated: "
+        f"{s['squeeze_dominated']}/{s['squeeze_total']}.", "", f"Baselines: {s['baselines']}."])
+
+
+class UnknownRevision(Exception):
+    """A --before revision that git does not know."""
+
+
+def code_of(bench: Bench, rev: str) -> tuple[str, Path]:
+    """The short hash of a git revision and a copy of its tracked files under bench.out
+    (made once: extracted beside it, then moved into place)."""
+    found = subprocess.run(["git", "rev-parse", "--short", "--verify", "--quiet",
+                            f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True, text=True)
+    if found.returncode:
+        raise UnknownRevision(repr(rev))
+    short = found.stdout.strip()
+    tree = bench.out / f"code-{short}"
     if not tree.exists():
-        tree.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", short], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        bench.out.mkdir(parents=True, exist_ok=True)
+        part = Path(tempfile.mkdtemp(dir=bench.out, prefix=f".code-{short}-"))
+        try:
+            archive = subprocess.run(["git", "archive", short], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(part)], input=archive, check=True)
+            part.rename(tree)
+        finally:
+            shutil.rmtree(part, ignore_errors=True)
     return short, tree
 
 
@@ -157,39 +195,41 @@ def head() -> str:
     return f"{rev}+changes" if dirty else rev
 
 
-def before(rev: str, trials: int) -> None:
+def before(bench: Bench, rev: str, trials: int) -> None:
     """The default search with the code of `rev`, then with this tree, one after the other."""
-    short, tree = code_of(rev)
+    short, tree = code_of(bench, rev)
     rows = []
-    for label, code in ((f"before ({short})", tree), (f"after ({head()})", ROOT)):
-        wall, study = run_search(f"e2e-{'before' if code == tree else 'after'}", trials,
-                                 code=code)
+    for side, label, code in (("before", f"before ({short})", tree),
+                              ("after", f"after ({head()})", ROOT)):
+        wall, study = run_search(bench, f"e2e-{side}", trials, code=code)
         rows.append((label, summary(study, wall)))
-    flags = "".join(f" {a}" for a in PASS)
+    baselines = "--no-baselines" not in bench.extra
     lines = [
         f"Measured on {machine()}, one run after the other: `python -m search.run --space "
-        f"squeeze --trials {trials}{flags}` with each revision's code, baselines included.", "",
-        *table("code", rows, baselines=True),
+        f"squeeze --trials {trials}{bench.flags()}` with each revision's code"
+        + (", baselines included." if baselines else "."), "",
+        *table("code", rows, baselines=baselines),
     ]
-    report("search_e2e_before", f"## Search end to end, before and after {short}", lines)
+    report(bench, "search_e2e_before", f"## Search end to end, before and after {short}",
+           lines)
 
 
 def _met(ok: object) -> str:
     return "met" if ok else "missed"
 
 
-def compare(trials: int) -> None:
+def compare(bench: Bench, trials: int) -> None:
     """Early stopping on for `trials` trials, then off for the same wall time."""
-    wall, study = run_search("e2e-early-stop", trials, "--no-baselines")
-    wall2, study2 = run_search("e2e-no-early-stop", trials * 10, "--no-baselines",
+    wall, study = run_search(bench, "e2e-early-stop", trials, "--no-baselines")
+    wall2, study2 = run_search(bench, "e2e-no-early-stop", trials * 10, "--no-baselines",
                                "--no-early-stop", "--timeout", f"{wall:.0f}")
     rows = [("on", summary(study, wall)), ("off", summary(study2, wall2))]
     lines = [
-        f"Measured on {machine()}. The squeeze study file, no baselines; the second run "
-        f"stops starting trials at the first run's wall time.", "",
+        f"Measured on {machine()}. The squeeze study file{bench.flags()}, no baselines; the "
+        "second run stops starting trials at the first run's wall time.", "",
         *table("early stopping", rows),
     ]
-    report("search_e2e_compare", "## Early stopping at equal wall-clock", lines)
+    report(bench, "search_e2e_compare", "## Early stopping at equal wall-clock", lines)
 
 
 def table(key: str, rows: list[tuple[str, dict[str, object]]], baselines: bool = False
@@ -207,10 +247,8 @@ def table(key: str, rows: list[tuple[str, dict[str, object]]], baselines: bool =
     ]
 
 
-def report(name: str, title: str, lines: list[str]) -> None:
-    path = write_section(name, title + "\n\n" + "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+def report(bench: Bench, name: str, title: str, lines: list[str]) -> None:
+    publish(name, title + "\n\n" + "\n".join(lines), write=bench.write)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench import results, search_e2e
+from bench import search_e2e
 from search import records as R
 
 TINY = ["--trials", "2", "--dataset", "digits", "--budget", "smoke", "--jobs", "1",
@@ -15,10 +15,8 @@ TINY = ["--trials", "2", "--dataset", "digits", "--budget", "smoke", "--jobs", "
 
 
 def test_before_runs_the_revisions_own_code_then_this_tree(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(results, "RESULTS", tmp_path / "RESULTS.md")
-    monkeypatch.setattr(search_e2e, "OUT", tmp_path / "out")
-    short, tree = search_e2e.code_of("HEAD")
+        tmp_path: Path, results_page: Path) -> None:
+    short, tree = search_e2e.code_of(search_e2e.Bench(tmp_path / "out"), "HEAD")
     assert (tree / "search" / "run.py").is_file() and not (tree / ".git").exists()
     # Mark the copy: its default study file picks random search; this tree's picks tpe.
     toml = tree / "studies" / "squeeze.toml"
@@ -31,15 +29,16 @@ def test_before_runs_the_revisions_own_code_then_this_tree(
         samplers[side] = study.user_attrs[R.SAMPLER]
         assert study.user_attrs[R.DATASET] == "digits"
     assert samplers == {"before": "random", "after": "tpe"}
-    text = (tmp_path / "RESULTS.md").read_text()
+    text = results_page.read_text()
     assert f"## Search end to end, before and after {short}" in text
     rows = [line for line in text.splitlines() if line.startswith(("| before", "| after"))]
     assert len(rows) == 2 and all(" | 2 | " in r for r in rows), rows
-    assert "--dataset digits --budget smoke" in text
+    assert "--dataset digits --budget smoke" in text and "baselines included" not in text
+    assert [p.name for p in (tmp_path / "out").glob("*code-*")] == [f"code-{short}"]
 
 
 def test_an_unknown_revision_is_a_one_line_error(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert search_e2e.main(["--before", "no-such-rev", "--out", str(tmp_path), *TINY]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: git rev-parse") and len(err.strip().splitlines()) == 1
+    assert err == "error: unknown git revision 'no-such-rev'\n"
