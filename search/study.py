@@ -34,7 +34,8 @@ class QuietGrid(GridSampler):
 
 
 def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseSampler:
-    """The sampler named in the config, seeded (workers get their own seed)."""
+    """The sampler named in the config, seeded (workers get their own seed, except for the
+    grid, whose order every worker shares)."""
     seed = cfg.seed + (os.getpid() if worker else 0)
     if cfg.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
@@ -48,7 +49,9 @@ def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseS
         if name not in space.axes_by_name:
             raise ValueError(f"[grid] {name}: not an axis of space {space.name!r}")
         grid[name] = [space.axes_by_name[name].check(v) for v in values]
-    return QuietGrid(grid, seed=seed)
+    # The seed orders the grid, and a trial stores only its point's index in that order,
+    # so every worker must use the same seed or they train other points than they claim.
+    return QuietGrid(grid, seed=cfg.seed)
 
 
 def open_study(cfg: RunConfig, storage: BaseStorage, space: Space, print_: Fingerprint, *,

@@ -118,3 +118,15 @@ def test_a_resume_with_another_augment_or_image_size_is_refused(
     with pytest.raises(StudyError, match=key):
         open_study(other, storage, space, fingerprint(other, fid, split, other.augment or "none"),
                    command="other")
+
+
+def test_every_worker_orders_the_grid_alike() -> None:
+    """A grid trial stores only its point's index, so a helper whose grid order differed
+    would train another point than the one it claimed (duplicates and skipped points)."""
+    from search.study import make_sampler
+
+    space = get_space("squeeze", in_channels=1, input_size=28, num_classes=10)
+    cfg = RunConfig(sampler="grid", grid={"SR": [0.125, 0.25, 0.5, 0.75, 1.0]}, seed=3)
+    main, helper = make_sampler(cfg, space), make_sampler(cfg, space, worker=True)
+    assert main._all_grids == helper._all_grids  # type: ignore[attr-defined]
+    assert sorted(main._all_grids) == [(0.125,), (0.25,), (0.5,), (0.75,), (1.0,)]  # type: ignore[attr-defined]
