@@ -139,9 +139,12 @@ def datasets_line(studies: list[Stored]) -> list[str]:
 
 
 def noise(groups: dict[Any, list[FrozenTrial]]) -> float:
-    """The widest range over seeds among the groups, at least half a point: differences
-    smaller than this are not told apart."""
-    return max([0.005] + [max(accs(ts)) - min(accs(ts)) for ts in groups.values()])
+    """The typical range over seeds: the median, over the groups with two seeds or more, of
+    the range of their accuracies, and at least half a point. Differences smaller than this
+    are not told apart. The median, not the widest range, so that one seed that failed to
+    train in one group does not hide every gap."""
+    ranges = [max(a) - min(a) for ts in groups.values() if len(a := accs(ts)) > 1]
+    return max(0.005, statistics.median(ranges)) if ranges else 0.005
 
 
 def shape(axis: str, groups: dict[float, list[FrozenTrial]]) -> str:
@@ -290,7 +293,9 @@ def section(storage: str | None, write: bool) -> str:
     lines = ["## Design-space findings against the papers", "",
              "`python -m bench.findings` reads the stored studies of the five study files. "
              "Our accuracies are validation accuracies after each file's budget, on the "
-             "dataset each part names; the papers' are ImageNet's.", ""]
+             "dataset each part names; the papers' are ImageNet's. The noise that a "
+             "difference must exceed is the typical range over seeds: the median, over "
+             "the values with two seeds or more, of their range (at least 0.005).", ""]
     for name, title, render in PARTS:
         studies = stored(name, storage)
         body, note = render(studies, write), missing_line(name, studies)
