@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import statistics
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> dict:
     return json.loads((args.out / "card.json").read_text())
 
 
-def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
+def section(card: dict, args: argparse.Namespace, gflops: float,
+            load: tuple[float, float]) -> str:
     full = card["training"]
     goal = next(g for g in GOALS if card["params"] < g[0]) if card["params"] < GOALS[-1][0] \
         else None
@@ -130,8 +132,9 @@ def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
         f"| **test accuracy** | **{full['test_acc']:.4f}** |",
         f"| batch-1 latency | {card['latency_ms']:.3f} ms (1 thread) |",
         f"| verdict | {verdict} |", "",
-        f"Machine: {machine()}; sgemm {gflops:.0f} GFLOP/s at {args.threads} thread(s) "
-        "(measured at the end of the run; the machine was shared with other jobs).",
+        f"Machine: {machine()}; sgemm {gflops:.0f} GFLOP/s at {args.threads} thread(s), "
+        f"measured at the end of the run; load average {load[0]:.1f} at its start and "
+        f"{load[1]:.1f} at its end, on {os.cpu_count()} cores.",
         "", f"The study had {card['searched_trials']} searched trials when it was read "
         f"(started with `{card['search_command']}`). Reproduce: `{command}`; the bundle, "
         f"with its model card, is written to `{args.out}`.",
@@ -141,8 +144,9 @@ def section(card: dict, args: argparse.Namespace, gflops: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.out = args.out or Path("bench/out") / args.pick
+    start_load = os.getloadavg()[0]
     card = run(args)
-    body = section(card, args, sgemm_gflops(args.threads))
+    body = section(card, args, sgemm_gflops(args.threads), (start_load, os.getloadavg()[0]))
     print(body)
     if args.write:
         name = "export_train" if args.pick == "knee" else f"export_train_{args.pick}"

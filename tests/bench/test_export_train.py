@@ -25,5 +25,6 @@ def test_exports_and_trains_without_touching_the_live_study(
     assert card["trial"] == COMPLETE and card["searched_trials"] == 3  # two complete, one stopped
     assert card["storage"] == url and url in card["export_command"]
     assert 0.0 <= card["training"]["test_acc"] <= 1.0 and card["training"]["epochs"] == 1
-    assert "test accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "load average" in printed
     assert live.read_bytes() == before  # the benchmark read a copy
