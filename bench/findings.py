@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bench.results import figure, publish
 from dashboard.analysis import edf_frame
+from dashboard.data import StudyInfo, from_frozen, trials_frame
 from dashboard.figures import edf_figure
 from search import records as R
 from search.run import config_from_args, parser
@@ -258,12 +259,17 @@ def groups(studies: list[Stored], write: bool) -> list[str]:
     return lines[:-1]
 
 
+def trial_frame(studies: list[Stored]) -> pd.DataFrame:
+    """The dashboard's trial frame of the stored trials, its column "study" naming the
+    variant (the space)."""
+    return pd.concat([trials_frame([from_frozen(t) for t in s.trials],
+                                   StudyInfo(s.run.variant, 0)) for s in studies if s.trials],
+                     ignore_index=True)
+
+
 def spaces(studies: list[Stored], write: bool) -> list[str]:
     """Per space: the error below which 10%, 25% and 50% of its models fall, and the EDFs."""
-    rows = [{"study": s.run.variant, "state": "COMPLETE", "status": R.COMPLETE,
-             "role": R.ROLE_SEARCH, R.VAL_ACC: float(t.user_attrs[R.VAL_ACC]),
-             "mflops": t.user_attrs[R.MACS] / 1e6} for s in studies for t in s.trials]
-    if not rows:
+    if not any(s.trials for s in studies):
         return []
     head = " / ".join(f"{q:.0%}" for q in EDF_SHARES)
     lines = [f"| space | models | error at {head} of the models |", "|---|---|---|"]
@@ -272,7 +278,7 @@ def spaces(studies: list[Stored], write: bool) -> list[str]:
         if errs:
             lines.append(f"| {s.run.variant} | {len(errs)} | "
                          + " / ".join(f"{e:.4f}" for e in np.quantile(errs, EDF_SHARES)) + " |")
-    fig = edf_figure(edf_frame(pd.DataFrame(rows)))
+    fig = edf_figure(edf_frame(trial_frame(studies)))
     return [*lines, "", figure(fig, "spaces_compare", "error EDFs of the spaces", write=write)]
 
 

@@ -153,3 +153,18 @@ def test_one_collapsed_seed_does_not_hide_a_gap() -> None:
                               "simple": (0.674, 0.860, 0.863)}.items()}
     text = findings.ranking(groups, {"none": 57.5, "simple": 60.4, "complex": 58.8})
     assert text.endswith("Our largest gap, 0.0190, is above the noise (0.0050).")
+
+
+def test_the_spaces_have_error_quantiles_and_an_edf_figure(tmp_path: Path,
+                                                           results_page: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store(url, "spaces_compare-squeeze", *[searched({"SR": 0.1}, a) for a in (0.9, 0.8, 0.7)])
+    store(url, "spaces_compare-mobile", searched({"SR": 0.1}, 0.6))
+    assert findings.main(["--storage", url]) == 0
+    text = results_page.read_text().split("Designing Network Design Spaces")[1]
+    assert "| squeeze | 3 | 0.1200 / 0.1500 / 0.2000 |" in text
+    assert "| mobile | 1 | 0.4000 / 0.4000 / 0.4000 |" in text
+    assert "![error EDFs of the spaces](img/spaces_compare.png)" in text
+    assert (tmp_path / "img" / "spaces_compare.png").read_bytes()[:4] == b"\x89PNG"
+    edf = findings.edf_frame(findings.trial_frame(findings.stored("spaces_compare", url)))
+    assert sorted(edf["group"].unique()) == ["mobile (n=1)", "squeeze (n=3)"]
