@@ -198,8 +198,9 @@ def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[
                     line_dash="dash", name=paper_label)
     fig.update_layout(xaxis_title=axis, yaxis_title="ours: validation accuracy (%)",
                       yaxis2=dict(title="paper: ImageNet top-5 (%)", overlaying="y",
-                                  side="right"),
-                      legend=dict(orientation="h", y=-0.2), template="plotly_white")
+                                  side="right", tickformat=".1f"),
+                      legend=dict(orientation="h", y=-0.2), template="plotly_white",
+                      margin=dict(t=30))
     return fig
 
 
