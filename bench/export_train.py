@@ -117,7 +117,9 @@ def section(card: dict, args: argparse.Namespace, gflops: float,
                f"--max-params "
                f"{args.max_params} --epochs {args.epochs} --threads {args.threads}")
     return "\n".join([
-        "## Export and full training (`python -m bench.export_train`)", "",
+        "## Export and full training"
+        + ("" if args.pick == "knee" else f", the `{args.pick}` pick")
+        + " (`python -m bench.export_train`)", "",
         f"The `{args.pick}` member of study `{card['study']}`'s front among members with "
         f"fewer than {args.max_params:,} params, exported and trained fully on the CPU.", "",
         "| | |", "|---|---|",
