@@ -27,4 +27,5 @@ def test_exports_and_trains_without_touching_the_live_study(
     assert 0.0 <= card["training"]["test_acc"] <= 1.0 and card["training"]["epochs"] == 1
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and "load average" in printed
+    assert "## Export and full training, the `max-acc` pick" in printed
     assert live.read_bytes() == before  # the benchmark read a copy
