@@ -148,22 +148,30 @@ def noise(groups: dict[Any, list[FrozenTrial]]) -> float:
     return max(0.005, statistics.median(ranges)) if ranges else 0.005
 
 
+def noise_words(groups: dict[Any, list[FrozenTrial]]) -> str:
+    """The noise as the text names it; with one seed everywhere it is only the floor, and
+    the text says that the spread over seeds is not measured."""
+    measured = any(len(ts) > 1 for ts in groups.values())
+    return f"{noise(groups):.4f}" + ("" if measured else
+                                     ", the floor: one seed, so the spread is not measured")
+
+
 def shape(axis: str, groups: dict[float, list[FrozenTrial]]) -> str:
     """Our curve in words: does the median accuracy rise with the axis, and does it then
     stay within the noise of its best (a plateau of at least two points)?"""
     med = {v: statistics.median(accs(ts)) for v, ts in groups.items()}
     if len(med) < 3:
         return f"Too few values of {axis} to tell a shape."
-    tol, best_v = noise(groups), max(med, key=lambda v: med[v])
+    tol, best_v, said = noise(groups), max(med, key=lambda v: med[v]), noise_words(groups)
     best = med[best_v]
     flat_from = [v for v in med if all(med[w] >= best - tol for w in med if w >= v)]
     first = min(med)
     where = (f"from {med[first]:.4f} at {axis} = {first:g} to {best:.4f} at {best_v:g} "
-             f"(noise: {tol:.4f})")
+             f"(noise: {said})")
     if best - min(med.values()) <= tol:
-        return f"Ours: flat within the noise ({tol:.4f}) over {axis}."
+        return f"Ours: flat within the noise ({said}) over {axis}."
     if med[first] >= best - tol:
-        return (f"Ours: no rise: {axis} = {first:g} is already within the noise ({tol:.4f}) "
+        return (f"Ours: no rise: {axis} = {first:g} is already within the noise ({said}) "
                 f"of the best, {best:.4f}, and larger values fall below it.")
     if not flat_from:
         return f"Ours: a rise {where}, then a fall beyond the noise."
@@ -180,7 +188,8 @@ def ranking(groups: dict[str, list[FrozenTrial]], paper: dict[str, float]) -> st
     theirs = " > ".join(sorted(paper, key=lambda k: -paper[k]))
     gap, tol = max(med.values()) - min(med.values()), noise(groups)
     return (f"Order by median accuracy: ours {ours}, the paper's {theirs}. Our largest gap, "
-            f"{gap:.4f}, is {'above' if gap > tol else 'within'} the noise ({tol:.4f}).")
+            f"{gap:.4f}, is {'above' if gap > tol else 'within'} the noise "
+            f"({noise_words(groups)}).")
 
 
 def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[float, float],

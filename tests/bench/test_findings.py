@@ -87,7 +87,8 @@ def test_groups_are_a_width_by_g_table_with_the_papers_errors(tmp_path: Path) ->
     assert "| 1 | 0.8500 (9.0) | 0.8800 (9.0) | 33.6/32.7/32.6/32.8/32.4 |" in text
     assert "| 0.25 | 0.8000 (2.0) | 0.8300 (2.0) | 57.1/56.8/55/54.2/52.7 |" in text
     assert "Width 1: Order by median accuracy: ours g8 > g1, the paper's g8 > g1. Our largest " \
-           "gap, 0.0300, is above the noise (0.0050)." in text
+           "gap, 0.0300, is above the noise (0.0050, the floor: one seed, so the spread is " \
+           "not measured)." in text
 
 
 def test_a_real_bypass_run_on_digits_is_read_back(tmp_path: Path) -> None:
