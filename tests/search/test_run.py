@@ -164,7 +164,10 @@ def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, jobs: str) -> None:
                              "--storage", url(tmp_path), "--trials", "2", "--no-baselines",
                              "--jobs", jobs],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # A suite started in the background (`pytest &` in a script)
+                            # inherits SIGINT ignored, and so would the command under test.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline:
         time.sleep(1)
