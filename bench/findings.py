@@ -148,11 +148,11 @@ def noise(groups: dict[Any, list[FrozenTrial]]) -> float:
     return max(0.005, statistics.median(ranges)) if ranges else 0.005
 
 
-def noise_words(groups: dict[Any, list[FrozenTrial]]) -> str:
+def noise_words(groups: dict[Any, list[FrozenTrial]], tol: float) -> str:
     """The noise as the text names it; with one seed everywhere it is only the floor, and
     the text says that the spread over seeds is not measured."""
     measured = any(len(ts) > 1 for ts in groups.values())
-    return f"{noise(groups):.4f}" + ("" if measured else
+    return f"{tol:.4f}" + ("" if measured else
                                      ", the floor: one seed, so the spread is not measured")
 
 
@@ -162,8 +162,8 @@ def shape(axis: str, groups: dict[float, list[FrozenTrial]]) -> str:
     med = {v: statistics.median(accs(ts)) for v, ts in groups.items()}
     if len(med) < 3:
         return f"Too few values of {axis} to tell a shape."
-    tol, best_v, said = noise(groups), max(med, key=lambda v: med[v]), noise_words(groups)
-    best = med[best_v]
+    tol, best_v = noise(groups), max(med, key=lambda v: med[v])
+    best, said = med[best_v], noise_words(groups, tol)
     flat_from = [v for v in med if all(med[w] >= best - tol for w in med if w >= v)]
     first = min(med)
     where = (f"from {med[first]:.4f} at {axis} = {first:g} to {best:.4f} at {best_v:g} "
@@ -189,7 +189,7 @@ def ranking(groups: dict[str, list[FrozenTrial]], paper: dict[str, float]) -> st
     gap, tol = max(med.values()) - min(med.values()), noise(groups)
     return (f"Order by median accuracy: ours {ours}, the paper's {theirs}. Our largest gap, "
             f"{gap:.4f}, is {'above' if gap > tol else 'within'} the noise "
-            f"({noise_words(groups)}).")
+            f"({noise_words(groups, tol)}).")
 
 
 def trend_figure(axis: str, groups: dict[float, list[FrozenTrial]], paper: dict[float, float],
