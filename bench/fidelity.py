@@ -254,11 +254,9 @@ def setup_for(args: argparse.Namespace) -> tuple[Setup, list[ArchSpec]]:
     data = load_dataset(args.dataset)
     space = get_space("squeeze", in_channels=data.in_channels, input_size=data.input_size,
                       num_classes=data.num_classes, ranges=file_cfg.ranges)
-    fid, val = parse_budget(args.budget), len(data.val_y)
-    setup = Setup(data, TrainBudget.spread(fid.images, fid.rungs, factor=fid.spacing,
-                                           val_images=min(fid.val_images, val)),
-                  TrainBudget(round(args.long_epochs * len(data.train_y)), val_images=val),
-                  args.seed)
+    n_train, n_val = len(data.train_y), len(data.val_y)
+    setup = Setup(data, parse_budget(args.budget).train_budget(n_train, n_val),
+                  TrainBudget(round(args.long_epochs * n_train), val_images=n_val), args.seed)
     limit = args.max_mflops or file_cfg.max_mflops
     return setup, list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
 

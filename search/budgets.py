@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from nas_space.registry import Registry
+from search.recipe import TrainBudget
 
 #: The training batch the budgets count steps in (the recipe's, search.recipe.TrainBudget).
 BATCH = 64
@@ -44,6 +45,13 @@ class Fidelity:
     def resolve(self, n_train: int, batch: int = BATCH) -> Fidelity:
         """This budget as a fixed number of images for a split of n_train images."""
         return replace(self, images=self.images_for(n_train, batch), epochs=0.0, min_steps=0)
+
+    def train_budget(self, n_train: int, n_val: int, batch: int = BATCH) -> TrainBudget:
+        """What a trial trains for on a split of n_train training and n_val validation
+        images: this budget's images, rungs spaced by `spacing`, validated on at most
+        `val_images`."""
+        return TrainBudget.spread(self.images_for(n_train, batch), self.rungs,
+                                  factor=self.spacing, val_images=min(self.val_images, n_val))
 
     def rule(self) -> str:
         """The budget in words, e.g. "one epoch or 600 steps, whichever is more"."""

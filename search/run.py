@@ -46,7 +46,7 @@ from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
 from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
 from search.study import StudyError, counted_trials, open_study, weights_dir
-from search.trainer import TrainBudget, pick_device
+from search.trainer import pick_device
 from search.variants import plan, run_all, without_flags
 from search.view import StudyView
 
@@ -191,8 +191,7 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
     cfg = replace(cfg, jobs=resolve_jobs(cfg.jobs, device.type))
     if cfg.jobs > 1:
         torch.set_num_threads(max(1, cpu_cores() // cfg.jobs))
-    budget = TrainBudget.spread(fid.images, fid.rungs, factor=fid.spacing,
-                                val_images=min(fid.val_images, len(data.val_y)))
+    budget = fid.train_budget(len(data.train_y), len(data.val_y))
     fixed = dict(cfg.fixed)
     if cfg.sampler == "grid":  # a grid searches its axes only; the rest keep their defaults
         fixed = {**{k: v for k, v in space.defaults.items() if k not in cfg.grid}, **fixed}

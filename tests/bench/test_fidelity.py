@@ -10,6 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 import bench.fidelity as fidelity
+from search.budgets import BUDGETS
 
 TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
         "--no-write", "--jobs", "1"]
@@ -99,3 +100,13 @@ def test_report_only_needs_no_dataset(tmp_path: Path, capsys: pytest.CaptureFixt
     assert fidelity.main(["--report-only", "--dataset", "no-such-set", "--storage", url,
                           "--no-write"]) == 0
     assert "0 of 30 specs done" in capsys.readouterr().out
+
+
+def test_the_default_budget_sets_up_the_search_s_rungs() -> None:
+    """An epoch-based budget (the default) trains each spec as search.run would."""
+    args = fidelity.parse(["--dataset", "digits", "--specs", "2", "--max-mflops", "0.5"])
+    setup, todo = fidelity.setup_for(args)
+    n_train, n_val = len(setup.data.train_y), len(setup.data.val_y)
+    assert setup.short == BUDGETS["default"].train_budget(n_train, n_val)
+    assert setup.short.images >= 300 * 64 and len(setup.short.rungs) == 4
+    assert setup.long.images == 10 * n_train and len(todo) == 2

@@ -91,6 +91,17 @@ def test_a_budget_on_1000_images_trains_at_least_the_minimum_steps() -> None:
     assert BUDGETS["smoke"].images_for(1000) == 600
 
 
+@pytest.mark.parametrize("name", BUDGETS.names())
+def test_every_budget_gives_a_trial_budget_on_small_and_large_splits(name: str) -> None:
+    fid = BUDGETS[name]
+    for n_train, n_val in ((1000, 300), (50_000, 10_000)):
+        budget = fid.train_budget(n_train, n_val)
+        assert budget.images == fid.images_for(n_train) >= 1
+        assert budget.rungs[-1] == budget.images and len(budget.rungs) == fid.rungs
+        assert budget.val_images == min(fid.val_images, n_val)
+    assert fid.resolve(1000).train_budget(1000, 300) == fid.train_budget(1000, 300)
+
+
 @pytest.mark.parametrize("changes", [{"augment": "flip"}, {"image_size": 0}])
 def test_bad_augment_and_image_size_name_the_flag(changes: dict) -> None:
     with pytest.raises(ValueError, match=r"--augment|--image-size"):
