@@ -12,9 +12,9 @@ specs and a re-run continues where the last one stopped. Each spec is one trial 
 Optuna study (--storage, default journal://bench/out/fidelity.log), which holds:
 
 - its MACs, params and synflow score at initialization (search/proxies.py);
-- the validation accuracy at each rung of --budget (the search's default: one epoch,
-  4 rungs), trained as the search trains; stored as soon as it is known, so a spec
-  interrupted during its long training keeps it;
+- the validation accuracy at each rung of --budget (the search's default: one epoch or
+  300 steps, whichever is more, in 4 rungs), trained as the search trains; stored as soon
+  as it is known, so a spec interrupted during its long training keeps it;
 - the validation accuracy after --long-epochs epochs (default 10): the trial's value.
 
 The section (docs/RESULTS.md, fidelity) gives Kendall tau and Spearman rho between each
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -174,6 +175,9 @@ def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     ends = [t.datetime_complete for t in done if t.datetime_complete]
     when = f"specs finished {min(ends):%Y-%m-%d} to {max(ends):%Y-%m-%d}; " if ends else ""
+    took = [(t.datetime_complete - t.datetime_start).total_seconds() / 60 for t in done
+            if t.datetime_start and t.datetime_complete]
+    when += f"median {statistics.median(took):.1f} min a spec on one worker; " if took else ""
     lines = ["## Fidelity: short-training rungs against long training", "",
              f"`python -m bench.fidelity --specs {total} --budget {args.budget} "
              f"--long-epochs {args.long_epochs:g} --dataset {args.dataset}`: {len(done)} of "

@@ -26,8 +26,9 @@ class Fidelity:
     keeps the first rung near the end of the learning-rate warm-up (15 % of the budget),
     where accuracy starts to rank models; deeper in the warm-up it is mostly noise (seen
     in development: a trial at 0.10 at images / 9 ended at 0.83, its study's best). The
-    default budget's first rung, at 1/8 of an epoch, is the cheapest filter for which
-    200 trials fit in half an hour (docs/RESULTS.md)."""
+    default budget's first rung sits at 1/8 of its images: 1/8 of an epoch on a split of
+    at least 300 steps. Whether its rungs rank networks as long training does is measured
+    by bench.fidelity (docs/RESULTS.md)."""
 
     images: int = 0
     rungs: int = 3
@@ -54,7 +55,7 @@ class Fidelity:
                                   factor=self.spacing, val_images=min(self.val_images, n_val))
 
     def rule(self) -> str:
-        """The budget in words, e.g. "one epoch or 600 steps, whichever is more"."""
+        """The budget in words, e.g. "1 epoch or 300 steps, whichever is more"."""
         parts = [f"{self.epochs:g} epoch{'s' * (self.epochs != 1)}" if self.epochs else "",
                  f"{self.min_steps:,} steps" if self.min_steps else "",
                  f"{self.images:,} images" if self.images else ""]

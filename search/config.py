@@ -120,7 +120,8 @@ def fingerprint(cfg: RunConfig, fid: Fidelity, split: dict[str, int],
     }
 
 
-#: The most workers "auto" starts: beyond this the SQLite storage becomes the bottleneck.
+#: The most workers "auto" starts; the storages' load is measured up to this many processes
+#: (docs/RESULTS.md, storage load).
 MAX_AUTO_JOBS = 8
 
 

@@ -1,6 +1,6 @@
 """The short-training recipe: the budget in images, the optimizer and the learning-rate schedule.
 
-The recipe, chosen by measurement for tiny budgets (5k images to one epoch):
+The recipe, chosen by measurement for tiny budgets (from 5k images to a few epochs):
 
 - The optimizer follows the network. With BatchNorm: SGD, Nesterov momentum 0.9, peak
   lr 0.2, label smoothing 0.1, weight decay 5e-4 (not on biases or norm weights).
