@@ -36,6 +36,7 @@ from search import records as R
 from search.augment import normalize
 from search.budgets import parse_budget
 from search.data import DataError, Dataset, load_dataset
+from search.evaluation import EVAL_BATCH
 from search.recipe import TrainBudget
 from search.run import config_from_args, parser
 from search.storage import StorageError
@@ -49,7 +50,8 @@ def outputs(model: nn.Module, data: Dataset, n_val: int) -> torch.Tensor:
     images, the ones the trainer scores."""
     model.eval().cpu()
     with torch.inference_mode():
-        return torch.cat([model(normalize(x)) for x in data.val_x[:n_val].split(256)])
+        return torch.cat([model(normalize(x))
+                          for x in data.val_x[:n_val].split(EVAL_BATCH["cpu"])])
 
 
 def without_relu(model: nn.Module) -> nn.Module:

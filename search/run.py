@@ -105,9 +105,8 @@ def parser() -> argparse.ArgumentParser:
     a("--resume", action="store_true", help="join or resume an existing study only: "
       "a study name that is not in the storage is an error, not a new study")
     a("--jobs", type=parse_jobs, help="parallel worker processes on this machine: a number, "
-      f"or auto (the default): one single-threaded worker per CPU core (at most {MAX_AUTO_JOBS}), "
-      "or 1 on CUDA; "
-      "use 1 for runs that repeat exactly with the same --seed")
+      f"or auto (the default): one single-threaded worker per CPU core (at most "
+      f"{MAX_AUTO_JOBS}), or 1 on CUDA; use 1 for runs that repeat exactly with the same --seed")
     a("--device", help="auto (CUDA when present), cpu or cuda (default auto)")
     a("--timeout", type=float, help="start no new trial once this many seconds have passed "
       "since the command started")
