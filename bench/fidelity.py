@@ -9,7 +9,8 @@ specs, each its own share (spec i goes to worker i mod N); --jobs sets N.
 Samples --specs points of the default squeeze study (studies/squeeze.toml: its fixed
 values, ranges and MFLOPs limit) with a seeded random sampler, so every run lists the same
 specs and a re-run continues where the last one stopped. Each spec is one trial of its own
-Optuna study (--storage, default journal://bench/out/fidelity.log), which holds:
+Optuna study (--storage, default journal://studies/results/fidelity.log, tracked in git so
+that a later sitting on another machine continues it), which holds:
 
 - its MACs, params and synflow score at initialization (search/proxies.py);
 - the validation accuracy at each rung of --budget (the search's default: one epoch or
@@ -50,14 +51,13 @@ from search.config import merge, parse_jobs, read_study_file, resolve_jobs
 from search.data import DataError, Dataset, load_dataset
 from search.proxies import synflow
 from search.run import stop_workers, wait_workers
-from search.storage import StorageError, open_storage
+from search.storage import RESULTS_DIR, StorageError, open_storage
 from search.trainer import TrainBudget, pick_device, seeded, train
 from search.variants import without_flags
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 ENV_STORAGE = "NAS_FIDELITY_STORAGE"
-DEFAULT_STORAGE = f"journal://{OUT / 'fidelity.log'}"
+DEFAULT_STORAGE = f"journal://{RESULTS_DIR / 'fidelity.log'}"
 STUDY_FILE = ROOT / "studies" / "squeeze.toml"
 #: Stored per spec (trial user attributes).
 INDEX, SPEC, MACS, PARAMS, SYNFLOW, RUNGS = "index", "spec", "macs", "params", "synflow", "rungs"
@@ -205,7 +205,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--storage", default=os.environ.get(ENV_STORAGE, DEFAULT_STORAGE),
                    help=f"Optuna storage URL (default ${ENV_STORAGE}, else "
-                   "journal://bench/out/fidelity.log)")
+                   "journal://studies/results/fidelity.log)")
     p.add_argument("--jobs", type=parse_jobs, default=0, help="worker processes: a number, "
                    "or auto (default): one single-threaded worker per CPU core, 1 on CUDA")
     p.add_argument("--shard", help=argparse.SUPPRESS)  # K/N: a helper started by --jobs

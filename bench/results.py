@@ -15,7 +15,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
 IMAGES = RESULTS.parent / "img"
 HEADER = ("# Benchmark results\n\nEach section is rewritten by the benchmark named in it. "
           "`make results` rewrites, without training, the sections that read stored results "
-          "(samplers, fidelity, findings) and their figures in img/.\n")
+          "(samplers, fidelity, findings) and their figures in img/; those results are the "
+          "journals in studies/results/, tracked in git.\n")
 
 
 def machine() -> str:

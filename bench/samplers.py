@@ -5,7 +5,8 @@
 
 Runs `python -m search.run --space squeeze --trials N --sampler S --seed K` (the default
 study file, without baselines) for every sampler S in --samplers and seed K in 0..--seeds-1,
-each as its own study in one database (--storage, default bench/out/samplers.db). A run
+each as its own study in one storage (--storage, default journal://studies/results/
+samplers.log, tracked in git). A run
 resumes its study, so a stopped benchmark continues where it stopped. The section
 (docs/RESULTS.md, samplers) gives, per sampler, the median and range over seeds of the
 shared hypervolume (search/hypervolume.py, already normalized to [0, 1]) after 25%, 50%,
@@ -29,11 +30,10 @@ from optuna.trial import FrozenTrial
 from bench.results import figure, machine, publish
 from search import records as R
 from search.hypervolume import hypervolume
-from search.storage import StorageError, file_path, open_storage
+from search.storage import RESULTS_DIR, StorageError, file_path, open_storage
 from search.variants import spread
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 SAMPLERS = ("tpe", "nsga2", "random")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=int, default=100, help="searched trials per study (100)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per sampler (at least 3)")
     p.add_argument("--samplers", default=",".join(SAMPLERS))
-    p.add_argument("--storage", default=f"sqlite:///{OUT / 'samplers.db'}")
+    p.add_argument("--storage", default=f"journal://{RESULTS_DIR / 'samplers.log'}",
+                   help="Optuna storage URL (default journal://studies/results/samplers.log)")
     p.add_argument("--report-only", action="store_true", help="train nothing; rewrite the "
                    "section and its figure from the stored studies")
     p.add_argument("--no-write", action="store_true", help="print the section only")
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 3 or "random" not in samplers or args.trials < 1:
         p.error("needs --trials >= 1, --seeds >= 3 and random among --samplers (the baseline)")
     if not args.report_only:
-        OUT.mkdir(parents=True, exist_ok=True)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
             for sampler in samplers:
                 run_one(sampler, seed, args, extra)

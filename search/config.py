@@ -10,6 +10,10 @@ and may hold three tables:
 One file may describe several studies (search/variants.py runs them): ``seeds = [0, 1, 2]``
 repeats the study per seed, and ``[[variants]]`` tables, each with a ``name``, override any
 option or table entry; ``--study-file FILE#NAME`` reads variant NAME alone.
+
+A file path in its ``storage`` URL is taken from the study file's folder: the evidence
+files in studies/ write ``storage = "journal://results/NAME.log"``, i.e. studies/results/,
+whose logs are tracked in git (search.storage.RESULTS_DIR).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 from search.augment import AUGMENTS
 from search.budgets import Fidelity
 from search.records import OBJECTIVE_DIRECTIONS
-from search.storage import default_storage_url
+from search.storage import anchored, default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
 #: A study's fingerprint: what its results depend on (see `fingerprint`).
@@ -165,6 +169,8 @@ def read_study_file(path: str | Path) -> dict[str, Any]:
         data["budget"] = str(data["budget"])
     if "objectives" in data:
         data["objectives"] = tuple(data["objectives"])
+    if isinstance(data.get("storage"), str):
+        data["storage"] = anchored(data["storage"], Path(where).resolve().parent)
     return data
 
 

@@ -25,6 +25,10 @@ from optuna.storages import BaseStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LOG = ROOT / "studies" / "studies.log"
+#: The stored results of the evidence (the design-space study files and the long
+#: benchmarks), tracked in git so that `make results` rebuilds docs/RESULTS.md on a clean
+#: clone and a resumable benchmark continues where an earlier machine stopped.
+RESULTS_DIR = ROOT / "studies" / "results"
 #: The environment variable that may carry the storage URL (keeps a password off argv).
 ENV_STORAGE = "NAS_STORAGE"
 #: SQL storages: seconds between heartbeats of a running trial, and the silence after
@@ -55,12 +59,24 @@ def redact(text: str) -> str:
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", text)
 
 
+FILE_PREFIXES = ("sqlite:///", "journal://")
+
+
 def file_path(url: str) -> Path | None:
     """The file behind a sqlite:/// or journal:// URL, else None."""
-    for prefix in ("sqlite:///", "journal://"):
+    for prefix in FILE_PREFIXES:
         if url.startswith(prefix):
             return Path(url[len(prefix):])
     return None
+
+
+def anchored(url: str, base: Path) -> str:
+    """The URL with a relative file path taken from `base` (a study file's folder), so a
+    study file names its storage the same from any working directory; other URLs as given."""
+    path = file_path(url)
+    if path is None or path.is_absolute():
+        return url
+    return next(p for p in FILE_PREFIXES if url.startswith(p)) + str(base / path)
 
 
 def open_storage(url: str, *, create: bool = True) -> BaseStorage:

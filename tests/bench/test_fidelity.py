@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 
 import bench.fidelity as fidelity
 from search.budgets import BUDGETS
+from search.storage import RESULTS_DIR
 
 TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
         "--no-write", "--jobs", "1"]
@@ -111,3 +112,9 @@ def test_the_default_budget_sets_up_the_search_s_rungs() -> None:
     assert setup.short == BUDGETS["default"].train_budget(n_train, n_val)
     assert setup.short.images >= 300 * 64 and len(setup.short.rungs) == 4
     assert setup.long.images == 10 * n_train and len(todo) == 2
+
+
+def test_the_default_storage_is_the_tracked_results_folder(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.delenv(fidelity.ENV_STORAGE, raising=False)
+    assert fidelity.parse([]).storage == f"journal://{RESULTS_DIR / 'fidelity.log'}"

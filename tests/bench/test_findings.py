@@ -9,7 +9,9 @@ import pytest
 
 from bench import findings
 from search import records as R
+from search.config import merge, read_study_file, repeats
 from search.run import main as run_main
+from search.storage import RESULTS_DIR
 
 
 def searched(params: dict[str, object], acc: float, macs: int = 2_000_000,
@@ -169,3 +171,14 @@ def test_the_spaces_have_error_quantiles_and_an_edf_figure(tmp_path: Path,
     assert (tmp_path / "img" / "spaces_compare.png").read_bytes()[:4] == b"\x89PNG"
     edf = findings.edf_frame(findings.trial_frame(findings.stored("spaces_compare", url)))
     assert sorted(edf["group"].unique()) == ["mobile (n=1)", "squeeze (n=3)"]
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in findings.PARTS])
+def test_each_part_reads_a_study_file_that_stores_in_the_tracked_folder(name: str) -> None:
+    """Wherever it is run from, each file writes one journal in studies/results/, the
+    folder git tracks, so the results page rebuilds from a clean clone."""
+    path = findings.STUDIES / f"{name}.toml"
+    variants, _ = repeats(path)
+    for variant in variants or [""]:
+        cfg = merge(read_study_file(f"{path}#{variant}" if variant else path), {})
+        assert cfg.storage == f"journal://{RESULTS_DIR / name}.log"

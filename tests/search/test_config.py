@@ -38,6 +38,24 @@ def test_flags_override_the_study_file(tmp_path: Path) -> None:
     assert cfg.study_name == "mobile-fashion-mnist"
 
 
+@pytest.mark.parametrize("url, expected", [
+    ("journal://results/x.log", "journal://{dir}/results/x.log"),
+    ("sqlite:///x.db", "sqlite:///{dir}/x.db"),
+    ("journal:///abs/x.log", "journal:///abs/x.log"),
+    ("postgresql://u@127.0.0.1/db", "postgresql://u@127.0.0.1/db"),
+])
+def test_a_study_files_storage_path_is_taken_from_its_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, expected: str) -> None:
+    folder = tmp_path / "studies"
+    folder.mkdir()
+    (folder / "s.toml").write_text(f'storage = "{url}"\n[[variants]]\nname = "v"\n'
+                                   f'storage = "{url.replace("x.", "v.")}"\n')
+    monkeypatch.chdir(tmp_path)  # elsewhere than the file's folder
+    assert read_study_file("studies/s.toml")["storage"] == expected.format(dir=folder)
+    assert read_study_file("studies/s.toml#v")["storage"] == \
+        expected.replace("x.", "v.").format(dir=folder)
+
+
 @pytest.mark.parametrize("text, message", [
     ('spaec = "squeeze"', "unknown key 'spaec'"),
     ("trials = ", "not valid TOML"),

@@ -79,3 +79,4 @@ def test_shufflenet_groups_are_at_equal_complexity() -> None:
             assert max(b.groups for b in spec.blocks) == cfg.fixed["groups"]
             macs.append(cost(spec).macs)
         assert max(macs) / min(macs) < spread, (width, macs)
+
