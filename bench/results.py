@@ -21,7 +21,9 @@ HEADER = ("# Benchmark results\n\nEach section is rewritten by the benchmark nam
 
 def machine() -> str:
     """A one-line description of where a figure was measured."""
-    return (f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+    threads = torch.get_num_threads()
+    return (f"{platform.machine()}, {threads} thread{'s' if threads > 1 else ''}, "
+            f"torch {torch.__version__}, "
             f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}, "
             f"{date.today().isoformat()}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly.graph_objects as go
+import pytest
+import torch
 
 from bench import results
 
@@ -25,3 +27,13 @@ def test_a_figure_is_a_png_beside_the_page_only_when_written(results_page: Path)
     assert not (results_page.parent / "img").exists()
     assert results.figure(fig, "demo", "a demo") == line
     assert (results_page.parent / "img" / "demo.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("threads, words", [(1, "1 thread,"), (2, "2 threads,")])
+def test_the_machine_line_counts_threads_in_words(threads: int, words: str) -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        assert f", {words} torch " in results.machine()
+    finally:
+        torch.set_num_threads(before)
