@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM := $(VENV)/.system-deps
 
-.PHONY: setup run test test-slow lint bench results dashboard clean
+.PHONY: setup run test test-slow lint bench evidence results dashboard clean
 
 setup: $(STAMP) $(SYSTEM)
 
@@ -50,6 +50,16 @@ bench: setup
 	$(BIN)/python -m bench.recipe_panel
 	$(BIN)/python -m bench.dashboard_render
 	$(BIN)/python -m bench.storage_load
+
+# Run or resume every long piece of evidence, in order, into studies/results/ (tracked in
+# git: commit it after a sitting and the next machine continues), then rewrite the page.
+# Hours on a laptop; stop it any time (kill -TERM) and run it again later.
+EVIDENCE := squeezenet_sr squeezenet_pct3x3 squeezenet_bypass shufflenet_groups spaces_compare
+evidence: setup
+	$(BIN)/python -m bench.fidelity --specs 30 --no-write
+	$(BIN)/python -m bench.samplers --trials 100 --seeds 3 --no-write
+	for f in $(EVIDENCE); do $(BIN)/python -m search.run --study-file studies/$$f.toml || exit 1; done
+	$(MAKE) results
 
 # Rewrite the sections of docs/RESULTS.md that read stored results, and their PNG figures,
 # without training anything: the long benchmarks and the design-space study files.

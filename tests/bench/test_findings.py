@@ -182,3 +182,9 @@ def test_each_part_reads_a_study_file_that_stores_in_the_tracked_folder(name: st
     for variant in variants or [""]:
         cfg = merge(read_study_file(f"{path}#{variant}" if variant else path), {})
         assert cfg.storage == f"journal://{RESULTS_DIR / name}.log"
+
+
+def test_make_evidence_runs_the_study_file_of_every_part() -> None:
+    makefile = (findings.ROOT / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if x.startswith("EVIDENCE :="))
+    assert line.split(":=")[1].split() == [name for name, _, _ in findings.PARTS]
