@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from search.device import memory_format
+
 AUGMENTS = ("none", "crop", "crop+flip")
 
 
@@ -24,8 +26,8 @@ def check_augment(mode: str) -> str:
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels to float in [-1, 1], channels_last."""
-    return x.float().mul_(1 / 127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+    """uint8 pixels to float in [-1, 1], in the layout of x's device (search.device)."""
+    return x.float().mul_(1 / 127.5).sub_(1.0).contiguous(memory_format=memory_format(x.device))
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, mode: str = "crop+flip") -> torch.Tensor:

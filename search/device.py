@@ -32,6 +32,12 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA; the default layout on the CPU, where oneDNN's single-threaded
+    channels_last backward corrupts the heap for some small nets (torch 2.14.1)."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
 def autocast(device: torch.device, precision: str = "auto") -> torch.autocast:
     """bf16 autocast where asked, or with "auto" on CUDA (the CPU's bf16 is not repeatable)."""
     on = precision == "bf16" or (precision == "auto" and device.type == "cuda")

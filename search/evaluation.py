@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from search.augment import normalize
-from search.device import autocast, pick_device
+from search.device import autocast, memory_format, pick_device
 
 BATCHNORMS = nn.modules.batchnorm._BatchNorm
 #: Evaluation batch per device type: on the CPU a batch that stays in cache measured 3.8x
@@ -22,7 +22,7 @@ def evaluate(
     dev = pick_device(device)
     batch_size = batch_size or EVAL_BATCH.get(dev.type, 1024)
     # Move outside inference mode: weights converted inside it could not be trained later.
-    model.to(dev, memory_format=torch.channels_last).eval()
+    model.to(dev, memory_format=memory_format(dev)).eval()
     correct = torch.zeros((), dtype=torch.long, device=dev)
     with torch.inference_mode():
         for xb, yb in zip(x.split(batch_size), y.split(batch_size), strict=True):

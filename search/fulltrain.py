@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from nas_space import ArchSpec, build
 from search.data import Dataset
+from search.device import memory_format
 from search.trainer import (
     NonFiniteLossError,
     augment,
@@ -156,7 +157,7 @@ class _Epochs:
 
     def __init__(self, model: nn.Module, data: Dataset, recipe: FullRecipe,
                  dev: torch.device) -> None:
-        self.model = model.to(dev, memory_format=torch.channels_last)
+        self.model = model.to(dev, memory_format=memory_format(dev))
         self.recipe, self.dev = recipe, dev
         self.x, self.y = data.train_x.to(dev), data.train_y.to(dev)
         self.opt = make_optimizer(self.model, recipe)

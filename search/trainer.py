@@ -3,7 +3,7 @@
 The whole training split lives on the device as one uint8 tensor. Each step gathers a
 batch by index from a seeded permutation, augments it on the tensor (the budget's
 `augment`, else the dataset's default: none, crop, or crop+flip), converts it to float
-and normalizes it on the fly, and runs in channels_last (bf16 autocast on CUDA). There
+and normalizes it on the fly, and runs in channels_last on CUDA (with bf16 autocast). There
 is no DataLoader and no per-sample Python. The loss is checked for NaN/inf every few
 steps without a per-step device sync.
 
@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from search.augment import augment, normalize
 from search.data import Dataset
-from search.device import autocast, pick_device, seeded
+from search.device import autocast, memory_format, pick_device, seeded
 from search.evaluation import evaluate, recalibrate_bn
 from search.recipe import RECIPES, TrainBudget, make_optimizer
 
@@ -75,7 +75,7 @@ class _Run:
 
     def __init__(self, model: nn.Module, data: Dataset, budget: TrainBudget, seed: int,
                  dev: torch.device) -> None:
-        self.model = model.to(dev, memory_format=torch.channels_last)
+        self.model = model.to(dev, memory_format=memory_format(dev))
         self.budget, self.dev = budget, dev
         self.x = data.train_x.to(dev)
         self.y = data.train_y.to(dev)
@@ -144,7 +144,8 @@ def train(
 ) -> TrainResult:
     """Train `model` on `data` for `budget.images` images; measure val accuracy at each rung.
 
-    The model is moved to the device (channels_last) and left there in eval mode. Dropout
+    The model is moved to the device (in its layout: search.device) and left there in eval
+    mode. Dropout
     draws from the global RNG seeded with `seed` inside the call and restored after it.
     """
     dev = pick_device(device)
