@@ -145,8 +145,8 @@ def train(
     """Train `model` on `data` for `budget.images` images; measure val accuracy at each rung.
 
     The model is moved to the device (in its layout: search.device) and left there in eval
-    mode. Dropout
-    draws from the global RNG seeded with `seed` inside the call and restored after it.
+    mode. Dropout draws from the global RNG seeded with `seed` inside the call and restored
+    after it.
     """
     dev = pick_device(device)
     start = time.perf_counter()

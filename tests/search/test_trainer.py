@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from nas_space import build, get_preset
+from nas_space import ArchSpec, build, get_preset
 from search.baselines import baseline_spec
 from search.data import Dataset
 from search.device import memory_format
@@ -347,3 +347,33 @@ def test_the_cpu_trains_in_the_default_layout() -> None:
     assert memory_format(torch.device("cpu")) == torch.contiguous_format
     assert x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last)
     assert memory_format(torch.device("cuda")) == torch.channels_last
+
+
+#: A net of the resnet space (8x8 digits, 4 to 52 channels) whose training, single-threaded
+#: in channels_last, aborted the process: oneDNN's backward corrupted the heap (torch 2.14.1).
+def _bottleneck(sr: float, stride: int, w_out: int) -> dict[str, object]:
+    return {"bypass": "none", "groups": 1, "kind": "bottleneck", "pct3x3": 0.5, "pool": "none",
+            "spatial_groups": 1, "squeeze_groups": 1, "sr": sr, "stride": stride, "w_out": w_out}
+
+
+ABORTED_IN_CHANNELS_LAST = {
+    "act": "relu", "bn": True, "in_channels": 1, "input_size": 8, "num_classes": 10,
+    "stem": {"kernel": 3, "padding": 1, "pool": "none", "stride": 1, "w_out": 4},
+    "blocks": [*[_bottleneck(0.25, 1, 4)] * 3, _bottleneck(5 / 14, 2, 28),
+               *[_bottleneck(5 / 14, 1, 28)] * 2, _bottleneck(9 / 26, 2, 52),
+               _bottleneck(9 / 26, 1, 52)],
+    "head": {"dropout": 0.0, "kind": "linear", "w_mid": 0},
+}
+
+
+def test_a_single_threaded_cpu_worker_trains_the_net_that_once_aborted(digits: Dataset) -> None:
+    """A search worker on the CPU runs single-threaded; this net must train there."""
+    spec = ArchSpec.from_dict(ABORTED_IN_CHANNELS_LAST)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = train(build(spec), digits, TrainBudget(1920, batch_size=64), seed=0,
+                       device="cpu")
+    finally:
+        torch.set_num_threads(before)
+    assert result.rungs and 0.0 <= result.val_acc <= 1.0
