@@ -8,8 +8,8 @@ the same optimizer (SGD, Nesterov momentum 0.9). The tutorial loop is the one fr
 PyTorch's quickstart: a Dataset that turns each sample into a PIL image and applies
 ToTensor and Normalize, a DataLoader with batch 64, NCHW tensors. The engine keeps
 the images as one uint8 tensor, gathers, normalizes and runs each batch in
-channels_last. Each rate is the median of `--repeats` short runs taken in turn, so that a busy
-moment of a shared machine slows all loops alike. The same run measures the
+the CPU's layout (search.device.memory_format). Each rate is the median of `--repeats`
+short runs taken in turn, so that a busy moment of a shared machine slows all loops alike. The same run measures the
 fp32 sgemm peak (torch.mm of 2048x2048 matrices) and the seconds a search trial costs
 at three budgets. The figures go to docs/RESULTS.md.
 """
@@ -34,9 +34,13 @@ from bench.results import machine, write_section
 from nas_space import ArchSpec, build, cost, get_preset
 from search.config import cpu_cores
 from search.data import Dataset, load_dataset
+from search.device import memory_format
 from search.trainer import TrainBudget, make_optimizer, seeded, train
 
 TUTORIAL_BATCH = 64
+#: The engine's layout on the CPU, as the table names it.
+LAYOUT = ("channels_last" if memory_format(torch.device("cpu")) == torch.channels_last
+          else "NCHW")
 
 
 class TutorialSet(torch.utils.data.Dataset):
@@ -202,7 +206,7 @@ def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]],
         "",
         "| loop | images/s | runs |",
         "|---|---|---|",
-        f"| search.trainer (uint8 tensor, channels_last, batch {args.batch_size}) | {engine:.0f} "
+        f"| search.trainer (uint8 tensor, {LAYOUT}, batch {args.batch_size}) | {engine:.0f} "
         f"| {runs['engine']} |",
         f"| tutorial (PIL + ToTensor + Normalize, DataLoader, NCHW, batch {TUTORIAL_BATCH}) "
         f"| {tutorial:.0f} | {runs['tutorial']} |",
