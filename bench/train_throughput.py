@@ -9,9 +9,9 @@ PyTorch's quickstart: a Dataset that turns each sample into a PIL image and appl
 ToTensor and Normalize, a DataLoader with batch 64, NCHW tensors. The engine keeps
 the images as one uint8 tensor, gathers, normalizes and runs each batch in
 the CPU's layout (search.device.memory_format). Each rate is the median of `--repeats`
-short runs taken in turn, so that a busy moment of a shared machine slows all loops alike. The same run measures the
-fp32 sgemm peak (torch.mm of 2048x2048 matrices) and the seconds a search trial costs
-at three budgets. The figures go to docs/RESULTS.md.
+short runs taken in turn, so that a busy moment of a shared machine slows all loops alike.
+The same run measures the fp32 sgemm peak (torch.mm of 2048x2048 matrices) and the
+seconds a search trial costs at three budgets. The figures go to docs/RESULTS.md.
 """
 
 from __future__ import annotations
