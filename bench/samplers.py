@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     samplers = [s.strip() for s in args.samplers.split(",")]
     if args.seeds < 3 or "random" not in samplers or args.trials < 1:
         p.error("needs --trials >= 1, --seeds >= 3 and random among --samplers (the baseline)")
-    if not args.report_only:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:  # opening the storage makes its folder (search.storage)
         for seed in range(args.seeds):  # seeds outermost: a stopped run leaves every sampler even
             for sampler in samplers:
                 run_one(sampler, seed, args, extra)
