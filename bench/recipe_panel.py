@@ -5,13 +5,13 @@
 Each network trains twice on each panel dataset at the same number of training images:
 with search.trainer (the recipe, at the `default` and `short` budgets) and with a plain
 reference loop (Adam at lr 1e-3, batch 64, pixels / 255 as ToTensor gives them, no
-augmentation, schedule, label smoothing or precise BN; channels_last, which changes the
-speed, not the maths). Both score the same validation images. On each dataset the same
-two loops also train random squeeze-space specs at the `short` budget, and the Kendall tau
-between their two rankings says whether the search would order networks as the plain
-loop does. The table goes to docs/RESULTS.md; --quick runs a small part and only prints.
-Outcomes are kept as they come, so an interrupted run resumes where it stopped; change
-the recipe, then run with --fresh.
+augmentation, schedule, label smoothing or precise BN; the trainer's memory layout from
+search.device, which changes the speed, not the maths). Both score the same validation
+images. On each dataset the same two loops also train random squeeze-space specs at the
+`short` budget, and the Kendall tau between their two rankings says whether the search
+would order networks as the plain loop does. The table goes to docs/RESULTS.md; --quick
+runs a small part and only prints. Outcomes are kept as they come, so an interrupted run
+resumes where it stopped; change the recipe, then run with --fresh.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from nas_space import ArchSpec, build, cost, get_preset, get_space
 from search.budgets import BUDGETS
 from search.config import cpu_cores
 from search.data import Dataset
+from search.device import memory_format
 from search.trainer import TrainBudget, seeded, train
 
 #: The networks: three families at small widths, with BatchNorm.
@@ -71,12 +72,13 @@ def plain_loop(model: nn.Module, data: Dataset, images: int, seed: int) -> tuple
     accuracy, images/s of its training steps)."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.to(memory_format=torch.channels_last).train()
+    fmt = memory_format(torch.device("cpu"))  # the loop runs on the CPU, in the trainer's layout
+    model.to(memory_format=fmt).train()
     x, y, seen, start = data.train_x, data.train_y, 0, time.perf_counter()
     while seen < images:
         for idx in torch.randperm(len(y), generator=gen).split(64):
             idx = idx[: images - seen]
-            xb = (x[idx].float() / 255).contiguous(memory_format=torch.channels_last)
+            xb = (x[idx].float() / 255).contiguous(memory_format=fmt)
             loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -87,7 +89,7 @@ def plain_loop(model: nn.Module, data: Dataset, images: int, seed: int) -> tuple
     rate = images / (time.perf_counter() - start)
     model.eval()
     with torch.inference_mode():
-        out = torch.cat([model((b.float() / 255).contiguous(memory_format=torch.channels_last))
+        out = torch.cat([model((b.float() / 255).contiguous(memory_format=fmt))
                          for b in data.val_x.split(128)])
     return float((out.argmax(1) == data.val_y).float().mean()), rate
 

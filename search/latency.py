@@ -8,13 +8,14 @@ import time
 import torch
 
 from nas_space import ArchSpec
+from search.device import memory_format
 
 
 def latency_ms(model: torch.nn.Module, spec: ArchSpec, device: torch.device,
                repeats: int = 20) -> float:
     """Median milliseconds of a batch-1 forward pass in eval mode, after warm-up."""
     x = torch.zeros(1, spec.in_channels, spec.input_size, spec.input_size, device=device)
-    x = x.contiguous(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=memory_format(device))  # the layout the trainer uses
     was_training = model.training
     model.eval()
     times = []
