@@ -246,8 +246,7 @@ def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
             return 0
         if ev.grid_exhausted(view.study):
             bar.close()
-            print(f"the grid is exhausted: {done} distinct specs searched")
-            return 0
+            return _grid_exhausted(view.study, done)
         if snap.taken() >= cfg.trials:
             time.sleep(WAIT_S)
             snap = view.read()
@@ -268,6 +267,21 @@ def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
                             hv=f"{stats['hv']:.4f}", refresh=False)
             bar.refresh()
     bar.close()
+    return 0
+
+
+def _grid_exhausted(study: optuna.Study, done: int) -> int:
+    """Say that every grid point was tried, and how many were over a limit; an error when
+    no point could be trained."""
+    over = sum(t.user_attrs.get(R.STATUS) == R.INFEASIBLE
+               for t in study.get_trials(deepcopy=False))
+    skipped = (f"; {over} grid point(s) over the --max-mflops/--max-params limit were not "
+               "trained" if over else "")
+    if done == 0:
+        print(f"error: the grid is exhausted and no spec was trained{skipped} (loosen the "
+              "limit or change [grid])", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"the grid is exhausted: {done} distinct specs searched{skipped}")
     return 0
 
 

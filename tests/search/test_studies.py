@@ -80,3 +80,26 @@ def test_shufflenet_groups_are_at_equal_complexity() -> None:
             macs.append(cost(spec).macs)
         assert max(macs) / min(macs) < spread, (width, macs)
 
+
+def test_a_grid_with_every_point_over_the_limit_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = STUDIES / "squeezenet_bypass.toml"
+    flags = ["--study-file", str(path), *TINY, "--seed", "0"]
+    url = f"sqlite:///{tmp_path / 'all-over.db'}"
+    assert main([*flags, "--storage", url, "--trials", "3", "--max-mflops", "0.001"]) == 1
+    err = capsys.readouterr().err
+    assert "no spec was trained; 3 grid point(s) over the" in err and "\n" not in err.strip()
+    # the same grid under a limit that two of its three points meet
+    bypass = {b: cost(_spec(path, b)).macs / 1e6 for b in ("none", "complex")}
+    assert bypass["none"] < bypass["complex"]
+    limit = f"{(bypass['none'] + bypass['complex']) / 2:.6f}"
+    url = f"sqlite:///{tmp_path / 'one-over.db'}"
+    assert main([*flags, "--storage", url, "--trials", "3", "--max-mflops", limit]) == 0
+    assert "exhausted: 2 distinct specs searched; 1 grid point(s) over" in capsys.readouterr().out
+
+
+def _spec(path: Path, bypass: str) -> ArchSpec:
+    """The file's spec at this bypass, on digits (1x8x8, 10 classes)."""
+    cfg = merge(read_study_file(path), {})
+    space = get_space(cfg.space, in_channels=1, input_size=8, num_classes=10)
+    return space.from_params({**space.defaults, **cfg.fixed, "bypass": bypass})
