@@ -18,9 +18,12 @@ that a later sitting on another machine continues it), which holds:
   as it is known, so a spec interrupted during its long training keeps it;
 - the validation accuracy after --long-epochs epochs (default 10): the trial's value.
 
-The section (docs/RESULTS.md, fidelity) gives Kendall tau and Spearman rho between each
-ranking signal (each rung's accuracy, MACs, params, synflow) and the long accuracy, over
-the specs done so far, and says how many those are. Its figure (docs/img/fidelity.png)
+The section (docs/RESULTS.md, fidelity) gives Kendall tau (with a bootstrap interval) and
+Spearman rho between each ranking signal (each rung's accuracy, MACs, params, synflow) and
+the long accuracy, over the specs done so far, and says how many those are. Three verdicts
+follow: the last rung against the goal (tau >= 0.6); whether synflow beats both MACs and
+params by the 0.05 tau that a pre-screen would need; and the cheapest rung, if any, that
+ranks as well as the last. Its figure (docs/img/fidelity.png)
 plots the long accuracy against the last rung's accuracy, MACs and synflow.
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -136,19 +140,85 @@ def run(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
     return measured
 
 
-def correlations(study: optuna.Study) -> list[tuple[str, float, float]]:
-    """(signal, Kendall tau, Spearman rho) of each ranking signal against long accuracy."""
+#: The goal for the last rung's Kendall tau, and the margin by which a zero-cost proxy must
+#: beat both MACs and params before the search offers it as a pre-screen.
+TAU_GOAL, PROXY_MARGIN = 0.6, 0.05
+#: Bootstrap resamples of the specs behind each interval (seeded: the section is stable).
+RESAMPLES = 1000
+
+
+def signals(ts: list[FrozenTrial]) -> dict[str, list[float]]:
+    """Each ranking signal's value per spec: each rung's accuracy, MACs, params, synflow."""
+    out = {f"rung {j + 1} ({int(n):,} images)": [t.user_attrs[RUNGS][j][1] for t in ts]
+           for j, (n, _) in enumerate(ts[0].user_attrs[RUNGS])}
+    return out | {"MACs": [t.user_attrs[MACS] for t in ts],
+                  "params": [t.user_attrs[PARAMS] for t in ts],
+                  "synflow": [math.log(max(t.user_attrs[SYNFLOW], 1e-300)) for t in ts]}
+
+
+def taus(sig: dict[str, list[float]], target: list[float], idx: list[int]) -> dict[str, float]:
+    """Kendall tau of each signal against the target over the specs idx (with repeats)."""
+    y = [target[i] for i in idx]
+    return {k: float(kendalltau([v[i] for i in idx], y).statistic) for k, v in sig.items()}
+
+
+def resampled(sig: dict[str, list[float]], target: list[float]) -> list[dict[str, float]]:
+    """The taus over RESAMPLES bootstrap resamples of the specs."""
+    rng, n = random.Random(0), len(target)
+    return [taus(sig, target, [rng.randrange(n) for _ in range(n)]) for _ in range(RESAMPLES)]
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """The 5th and 95th percentiles, ignoring undefined values (a resample with no spread)."""
+    v = sorted(x for x in values if not math.isnan(x))
+    return v[int(0.05 * (len(v) - 1))], v[int(0.95 * (len(v) - 1))]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One ranking signal against the long accuracy."""
+
+    name: str
+    tau: float
+    rho: float
+    low: float  # the 90 % bootstrap interval of tau
+    high: float
+
+
+def correlations(study: optuna.Study) -> tuple[list[Signal], list[dict[str, float]]]:
+    """Each signal's taus and rho against long accuracy, and the bootstrap resamples."""
     ts = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     if len(ts) < 3:
-        return []
-    long_acc = [t.value for t in ts]
-    signals = {f"rung {j + 1} ({int(n):,} images)": [t.user_attrs[RUNGS][j][1] for t in ts]
-               for j, (n, _) in enumerate(ts[0].user_attrs[RUNGS])}
-    signals |= {"MACs": [t.user_attrs[MACS] for t in ts],
-                "params": [t.user_attrs[PARAMS] for t in ts],
-                "synflow": [math.log(max(t.user_attrs[SYNFLOW], 1e-300)) for t in ts]}
-    return [(name, float(kendalltau(x, long_acc).statistic),
-             float(spearmanr(x, long_acc).statistic)) for name, x in signals.items()]
+        return [], []
+    long_acc = [float(t.value) for t in ts]
+    sig = signals(ts)
+    point, boot = taus(sig, long_acc, list(range(len(ts)))), resampled(sig, long_acc)
+    return [Signal(k, point[k], float(spearmanr(v, long_acc).statistic),
+                   *interval([b[k] for b in boot])) for k, v in sig.items()], boot
+
+
+def verdicts(rows: list[Signal], boot: list[dict[str, float]], long_epochs: float) -> list[str]:
+    """The goal for the last rung, the pre-screen rule and the cheapest rung that ranks as
+    well as the last, each in one line from the figures above."""
+    tau = {r.name: r.tau for r in rows}
+    rungs = [r.name for r in rows if r.name.startswith("rung ")]
+    last = rungs[-1]
+    best = max(("MACs", "params"), key=tau.__getitem__)
+    gain = tau["synflow"] - tau[best]
+    lines = [f"- Goal, Kendall tau of the budget's last rung against {long_epochs:g} epochs "
+             f">= {TAU_GOAL}: {'met' if tau[last] >= TAU_GOAL else 'missed'} "
+             f"({tau[last]:.3f}).",
+             f"- Pre-screen: synflow's tau is {gain:+.3f} against the better of MACs and "
+             f"params ({best}, {tau[best]:.3f}); a pre-screen needs {PROXY_MARGIN:+.2f}, so "
+             + ("synflow qualifies." if gain >= PROXY_MARGIN else "the search offers none.")]
+    cheaper = next((r for r in rungs[:-1] if tau[r] >= tau[last]), None)
+    if cheaper is None:
+        return [*lines, f"- Cheaper rungs: none ranks as well as the last "
+                f"({', '.join(f'{tau[r]:.3f}' for r in rungs[:-1])} against {tau[last]:.3f})."]
+    low, high = interval([b[cheaper] - b[last] for b in boot])
+    return [*lines, f"- Cheaper rungs: {cheaper} ranks as well as the last ({tau[cheaper]:.3f} "
+            f"against {tau[last]:.3f}; 90 % interval of the difference {low:+.3f} to "
+            f"{high:+.3f})."]
 
 
 def scatter(study: optuna.Study) -> go.Figure:
@@ -171,7 +241,7 @@ def scatter(study: optuna.Study) -> go.Figure:
 
 
 def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
-    rows = correlations(study)
+    rows, boot = correlations(study)
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     ends = [t.datetime_complete for t in done if t.datetime_complete]
     when = f"specs finished {min(ends):%Y-%m-%d} to {max(ends):%Y-%m-%d}; " if ends else ""
@@ -184,8 +254,11 @@ def section(study: optuna.Study, args: argparse.Namespace, total: int) -> str:
              f"{total} specs done; {when}reported on {machine()}.", ""]
     if not rows:
         return "\n".join([*lines, "Fewer than 3 specs are done; no correlation yet."])
-    lines += ["| ranking signal | Kendall tau | Spearman rho |", "|---|---|---|"]
-    lines += [f"| {name} | {tau:.3f} | {rho:.3f} |" for name, tau, rho in rows]
+    lines += ["| ranking signal | Kendall tau (90 % interval) | Spearman rho |", "|---|---|---|"]
+    lines += [f"| {r.name} | {r.tau:.3f} ({r.low:.2f} to {r.high:.2f}) | {r.rho:.3f} |"
+              for r in rows]
+    lines += ["", f"Intervals: {RESAMPLES:,} bootstrap resamples of the specs.", "",
+              *verdicts(rows, boot, args.long_epochs)]
     lines += ["", figure(scatter(study), "fidelity", "long accuracy against the ranking "
                          "signals", write=not args.no_write)]
     return "\n".join(lines)

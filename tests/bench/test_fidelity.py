@@ -118,3 +118,31 @@ def test_the_default_storage_is_the_tracked_results_folder(monkeypatch: pytest.M
                                                            ) -> None:
     monkeypatch.delenv(fidelity.ENV_STORAGE, raising=False)
     assert fidelity.parse([]).storage == f"journal://{RESULTS_DIR / 'fidelity.log'}"
+
+
+def _rows(**tau: float) -> list[fidelity.Signal]:
+    return [fidelity.Signal(k.replace("_", " "), t, t, t - 0.1, t + 0.1) for k, t in tau.items()]
+
+
+@pytest.mark.parametrize(("taus", "says"), [
+    (dict(rung_1=0.5, rung_2=0.7, MACs=0.6, params=0.65, synflow=0.71),
+     ["Goal, Kendall tau of the budget's last rung against 10 epochs >= 0.6: met (0.700)",
+      "synflow's tau is +0.060 against the better of MACs and params (params, 0.650)",
+      "so synflow qualifies.", "Cheaper rungs: none ranks as well as the last (0.500 against"]),
+    (dict(rung_1=0.55, rung_2=0.5, MACs=0.6, params=0.4, synflow=0.64),
+     ["10 epochs >= 0.6: missed (0.500)", "+0.040 against the better of MACs and params "
+      "(MACs, 0.600); a pre-screen needs +0.05, so the search offers none.",
+      "Cheaper rungs: rung 1 ranks as well as the last (0.550 against 0.500; 90 % interval "
+      "of the difference +0.050 to +0.050)."]),
+])
+def test_the_verdicts_follow_the_taus(taus: dict[str, float], says: list[str]) -> None:
+    rows = _rows(**taus)
+    boot = [{r.name: r.tau for r in rows}] * 5  # every resample as the specs themselves
+    text = "\n".join(fidelity.verdicts(rows, boot, 10))
+    assert len(text.splitlines()) == 3
+    for words in says:
+        assert words in text, text
+
+
+def test_the_bootstrap_interval_ignores_resamples_without_spread() -> None:
+    assert fidelity.interval([float("nan"), *[i / 100 for i in range(101)]]) == (0.05, 0.95)
