@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench.samplers import counted, curves, hv_after, main, study_name, table
+from bench.samplers import counted, curves, hv_after, main, study_name, table, verdicts
 from search import records as R
 
 T0 = dt.datetime(2026, 1, 1)
@@ -103,3 +103,22 @@ def test_a_storage_that_is_not_a_database_is_a_one_line_error(
     assert main(["--report-only", "--storage", f"sqlite:///{bad}", "--no-write"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("tpe_acc", "random_acc", "says"), [
+    ((0.8, 0.7, 0.9), (0.5, 0.4, 0.6),
+     ["tpe, studies/squeeze.toml) median hypervolume after 1 trials at least 10% above "
+      "random search's: met (+60.0%).",
+      "best median after 1 trials: tpe (0.640); it is the default."]),
+    ((0.64, 0.6, 0.7), (0.5, 0.9, 0.8), ["at least 10% above random search's: missed (-20.0%).",
+                       "best median after 1 trials: random (0.640); the default, tpe, has "
+                       "0.512."]),
+])
+def test_the_verdicts_hold_the_default_sampler_to_the_goal(
+        tpe_acc: tuple[float, ...], random_acc: tuple[float, ...], says: list[str]) -> None:
+    studies = {"tpe": [study(trial(a, 1e5)) for a in tpe_acc],
+               "random": [study(trial(a, 1e5)) for a in random_acc]}
+    text = "\n".join(verdicts(studies, 1, "tpe"))
+    assert len(text.splitlines()) == 2
+    for words in says:
+        assert words in text, text
