@@ -141,6 +141,19 @@ def test_the_shape_of_a_curve_in_words(medians: tuple[float, ...], spread: float
     assert findings.shape("SR", curve(*medians, spread=spread)).endswith(words)
 
 
+def test_a_single_high_point_does_not_make_its_neighbour_a_fall() -> None:
+    """The pct3x3 curve of an earlier run: the last point's median is 0.0078 below the
+    best's, more than the noise (0.0064), but their seed ranges touch."""
+    runs = ((0.8282, 0.8330, 0.8350), (0.8726, 0.8744, 0.8790), (0.8924, 0.8940, 0.8942),
+            (0.8940, 0.9002, 0.9004), (0.8924, 0.8924, 0.8940))
+    groups = {v: [searched({"pct3x3": v}, a) for a in accs]
+              for v, accs in zip((0.01, 0.25, 0.75, 0.875, 0.99), runs, strict=True)}
+    assert findings.noise(groups) == pytest.approx(0.0064)
+    assert findings.shape("pct3x3", groups).endswith("then a plateau from pct3x3 = 0.75.")
+    groups[0.99] = [searched({"pct3x3": 0.99}, a) for a in (0.8900, 0.8910, 0.8930)]
+    assert findings.shape("pct3x3", groups).endswith("then a fall beyond the noise.")
+
+
 def test_a_gap_within_the_seed_range_is_called_noise() -> None:
     groups = {"none": [searched({"bypass": "none"}, a) for a in (0.80, 0.84)],
               "simple": [searched({"bypass": "simple"}, a) for a in (0.815, 0.835)]}
