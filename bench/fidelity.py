@@ -212,13 +212,16 @@ def verdicts(rows: list[Signal], boot: list[dict[str, float]], long_epochs: floa
              f"params ({best}, {tau[best]:.3f}); a pre-screen needs {PROXY_MARGIN:+.2f}, so "
              + ("synflow qualifies." if gain >= PROXY_MARGIN else "the search offers none.")]
     cheaper = next((r for r in rungs[:-1] if tau[r] >= tau[last]), None)
+    closest = cheaper or max(rungs[:-1], key=tau.__getitem__)
+    low, high = interval([b[closest] - b[last] for b in boot])
+    diff = (f"{tau[closest] - tau[last]:+.3f}, 90 % interval of the difference {low:+.3f} to "
+            f"{high:+.3f}")
     if cheaper is None:
         return [*lines, f"- Cheaper rungs: none ranks as well as the last "
-                f"({', '.join(f'{tau[r]:.3f}' for r in rungs[:-1])} against {tau[last]:.3f})."]
-    low, high = interval([b[cheaper] - b[last] for b in boot])
+                f"({', '.join(f'{tau[r]:.3f}' for r in rungs[:-1])} against {tau[last]:.3f}); "
+                f"the closest, {closest}, is {diff}."]
     return [*lines, f"- Cheaper rungs: {cheaper} ranks as well as the last ({tau[cheaper]:.3f} "
-            f"against {tau[last]:.3f}; 90 % interval of the difference {low:+.3f} to "
-            f"{high:+.3f})."]
+            f"against {tau[last]:.3f}: {diff})."]
 
 
 def scatter(study: optuna.Study) -> go.Figure:

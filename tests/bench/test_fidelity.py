@@ -128,12 +128,14 @@ def _rows(**tau: float) -> list[fidelity.Signal]:
     (dict(rung_1=0.5, rung_2=0.7, MACs=0.6, params=0.65, synflow=0.71),
      ["Goal, Kendall tau of the budget's last rung against 10 epochs >= 0.6: met (0.700)",
       "synflow's tau is +0.060 against the better of MACs and params (params, 0.650)",
-      "so synflow qualifies.", "Cheaper rungs: none ranks as well as the last (0.500 against"]),
+      "so synflow qualifies.", "Cheaper rungs: none ranks as well as the last (0.500 against "
+      "0.700); the closest, rung 1, is -0.200, 90 % interval of the difference -0.200 to "
+      "-0.200."]),
     (dict(rung_1=0.55, rung_2=0.5, MACs=0.6, params=0.4, synflow=0.64),
      ["10 epochs >= 0.6: missed (0.500)", "+0.040 against the better of MACs and params "
       "(MACs, 0.600); a pre-screen needs +0.05, so the search offers none.",
-      "Cheaper rungs: rung 1 ranks as well as the last (0.550 against 0.500; 90 % interval "
-      "of the difference +0.050 to +0.050)."]),
+      "Cheaper rungs: rung 1 ranks as well as the last (0.550 against 0.500: +0.050, 90 % "
+      "interval of the difference +0.050 to +0.050)."]),
 ])
 def test_the_verdicts_follow_the_taus(taus: dict[str, float], says: list[str]) -> None:
     rows = _rows(**taus)
