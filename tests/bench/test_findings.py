@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import optuna
@@ -203,3 +204,14 @@ def test_make_evidence_runs_the_study_file_of_every_part() -> None:
     names = line.split(":=")[1].split()
     assert sorted(names) == sorted(name for name, _, _ in findings.PARTS)
     assert len(set(names)) == len(names)
+
+
+def test_git_tracks_the_results_but_not_the_weights_beside_them() -> None:
+    """The journals in studies/results/ are the evidence; the trained weights that a study
+    file's run writes beside them are large, binary and rebuilt by training."""
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=findings.ROOT,
+                              check=False).returncode == 0
+
+    assert ignored("studies/results/weights/squeezenet_sr-s0/0.safetensors")
+    assert not ignored("studies/results/squeezenet_sr.log")
