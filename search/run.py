@@ -238,6 +238,8 @@ def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
     snap = view.read()
     bar = tqdm(total=cfg.trials, initial=min(snap.counted(), cfg.trials), desc=view.name,
                unit="trial", disable=quiet or None, dynamic_ncols=True)
+    lines = not quiet and bar.disable  # not a terminal (a log file, CI): a line per trial
+    shown = bar.n
     rejects = 0
     while (done := snap.counted()) < cfg.trials:
         if cfg.timeout is not None and time.monotonic() - start > cfg.timeout:
@@ -250,6 +252,7 @@ def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
         if snap.taken() >= cfg.trials:
             time.sleep(WAIT_S)
             snap = view.read()
+            shown = _show_progress(bar, view, snap.counted(), shown, cfg, start, lines)
             continue
         outcome = ev.run(view, cfg.trials)
         rejects = 0 if outcome.counts or outcome.status == R.FAILED else rejects + 1
@@ -260,14 +263,29 @@ def _search_loop(view: StudyView, ev: Evaluator, cfg: RunConfig, *, quiet: bool,
                   f"(loosen --max-mflops/--max-params or widen [ranges])", file=sys.stderr)
             return EXIT_ERROR
         snap = view.read()
-        if outcome.counts:
-            stats = progress_stats(view.study)
-            bar.n = min(snap.counted(), cfg.trials)
-            bar.set_postfix(front=stats["front"], best=f"{stats['best']:.4f}",
-                            hv=f"{stats['hv']:.4f}", refresh=False)
-            bar.refresh()
+        shown = _show_progress(bar, view, snap.counted(), shown, cfg, start, lines)
     bar.close()
     return 0
+
+
+def _show_progress(bar: tqdm, view: StudyView, counted: int, shown: int, cfg: RunConfig,
+                   start: float, lines: bool) -> int:
+    """Move the bar to the searched trials counted so far by every worker, with the front,
+    the best accuracy and the hypervolume; print them as a line instead when `lines`.
+    Returns the count shown."""
+    done = min(counted, cfg.trials)
+    if done <= shown:
+        return shown
+    stats = progress_stats(view.study)
+    bar.n = done
+    bar.set_postfix(front=stats["front"], best=f"{stats['best']:.4f}",
+                    hv=f"{stats['hv']:.4f}", refresh=False)
+    bar.refresh()
+    if lines:
+        print(f"{view.name}: {done}/{cfg.trials} searched trials, front {stats['front']}, "
+              f"best val acc {stats['best']:.4f}, hypervolume {stats['hv']:.4f}, "
+              f"{(time.monotonic() - start) / 60:.1f} min", flush=True)
+    return done
 
 
 def _grid_exhausted(study: optuna.Study, done: int) -> int:

@@ -64,6 +64,9 @@ def test_six_trials_end_to_end(tmp_path: Path, study_file: Path,
     assert "budget smoke: 600 training images = 0.50 epochs of 1,200 = 10 steps of 64" in out
     assert "Pareto front" in out and "python -m dashboard --storage" in out
     assert "squeezenet1_0 (" in out
+    # not a terminal: a progress line for every counted trial instead of the bar
+    progress = [ln for ln in out.splitlines() if " searched trials, front " in ln]
+    assert [ln.split(":")[1].split()[0] for ln in progress] == [f"{k}/6" for k in range(1, 7)]
 
 
 def test_resume_tops_up_without_retraining_baselines(tmp_path: Path, study_file: Path) -> None:
