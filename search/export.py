@@ -57,8 +57,9 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m search.export",
         description="Export a trial of a study as a bundle: config.json, a standalone model.py, "
                     "weights.safetensors, model.pt2, model.onnx and a model card (README.md).",
-        epilog="Pick rules: knee (farthest from the line joining the front's ends in accuracy "
-               "and log MACs), max-acc, max-acc-under-mflops X, min-mflops-over-acc A.")
+        epilog="Pick rules: knee (farthest above the line joining the front's ends in accuracy "
+               "and log MACs; else the most accurate), max-acc, max-acc-under-mflops X, "
+               "min-mflops-over-acc A.")
     p.add_argument("--study", required=True, help="the study's name")
     p.add_argument("--storage", default=None,
                    help="Optuna storage URL (default: the default study database)")

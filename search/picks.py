@@ -1,8 +1,9 @@
 """Rules that pick one member of a study's Pareto front (validation accuracy up, MACs down).
 
-    knee                     the member farthest from the straight line joining the front's
+    knee                     the member farthest above the straight line joining the front's
                              two ends, in (accuracy, log10 MACs) with both axes scaled to
                              [0, 1] over the front: where extra MACs stop buying accuracy
+                             (the most accurate member when none lies above the line)
     max-acc                  the most accurate member
     max-acc-under-mflops X   the most accurate member with at most X MFLOPs
     min-mflops-over-acc A    the cheapest member with at least accuracy A
@@ -24,7 +25,10 @@ class PickError(ValueError):
 
 
 def knee(front: list[Point]) -> Point:
-    """The front member farthest from the chord between its cheapest and its most accurate."""
+    """The front member farthest above the chord between its cheapest and its most accurate
+    member; the most accurate when none lies above it. A member below the chord (accuracy
+    that comes only with many more MACs) is never a knee: on such a front the cheap end
+    may be far from trained, even at chance."""
     pts = sorted(front, key=lambda p: p.macs)
     if len(pts) <= 2:
         return pts[-1]
@@ -36,8 +40,9 @@ def knee(front: list[Point]) -> Point:
     y = [(v - ys[0]) / sy for v in ys]
     dx, dy = x[-1] - x[0], y[-1] - y[0]
     norm = math.hypot(dx, dy) or 1.0
-    dist = [abs(dy * (xi - x[0]) - dx * (yi - y[0])) / norm for xi, yi in zip(x, y, strict=True)]
-    return pts[max(range(len(pts)), key=lambda i: (dist[i], -i))]
+    above = [(dx * (yi - y[0]) - dy * (xi - x[0])) / norm for xi, yi in zip(x, y, strict=True)]
+    best = max(range(len(pts)), key=lambda i: (above[i], -i))
+    return pts[best] if above[best] > 0 else pts[-1]
 
 
 def pick(front: list[Point], rule: str, value: float | None = None,

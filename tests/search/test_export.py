@@ -153,6 +153,13 @@ def test_knee_is_farthest_from_the_chord() -> None:
     assert knee(front).number == 1  # big gain for one decade, then little
     assert knee(front[:2]).number == 1 and knee(front[:1]).number == 0
     assert pick(front, "knee", max_params=100_000).number == 1
+    # a front whose accuracy comes only at the expensive end: the members below the chord
+    # (here at chance) are never the knee, and with none above it the knee is the best
+    late = points((0.10, 10**5, 1_000), (0.11, 10**7, 50_000), (0.85, 10**8, 500_000))
+    assert knee(late).number == 2
+    mixed = points((0.10, 10**5, 1_000), (0.11, 10**7, 50_000), (0.80, 10**7 + 1, 60_000),
+                   (0.85, 10**8, 500_000))
+    assert knee(mixed).number == 2
     assert pick(front, "max-acc").number == 3
     assert pick(front, "max-acc-under-mflops", 10).number == 2
     assert pick(front, "min-mflops-over-acc", 0.87).number == 2
