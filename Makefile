@@ -54,12 +54,14 @@ bench: setup
 # Run or resume every long piece of evidence into studies/results/ (tracked in git: commit
 # it after a sitting and the next machine continues), then rewrite the page. Cheapest
 # first, so a short sitting finishes whole parts: fidelity, the study files from the
-# smallest (minutes) to shufflenet_groups (hours), then the samplers (hours).
+# smallest (minutes) to shufflenet_groups (hours), the spaces_compare models that fail
+# trained again (bench.dead_outputs, minutes), then the samplers (hours).
 # Hours on a laptop; stop it any time (kill -TERM) and run it again later.
 EVIDENCE := squeezenet_bypass squeezenet_sr squeezenet_pct3x3 spaces_compare shufflenet_groups
 evidence: setup
 	$(BIN)/python -m bench.fidelity --specs 30 --no-write
 	for f in $(EVIDENCE); do $(BIN)/python -m search.run --study-file studies/$$f.toml || exit 1; done
+	$(BIN)/python -m bench.dead_outputs --variant squeeze --worst 10
 	$(BIN)/python -m bench.samplers --trials 100 --seeds 3 --no-write
 	$(MAKE) results
 
