@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search import records as R
 from search.liveness import is_dead, worker_id
 from search.storage import GRACE_S
+from search.weights import ARTIFACT_PREFIX
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: How often a searched spec whose worker died is re-queued before it is given up.
@@ -107,18 +108,22 @@ class Snapshot:
 
 class RetryStaleTrial(RetryHeartbeatStaleTrialCallback):
     """Optuna's retry of a trial whose worker died: a WAITING trial with the same
-    parameters, which the next `ask` of any worker takes. Only the parameters and the
-    retry history carry over; the results and the failure stay with the failed trial."""
+    parameters, which the next `ask` of any worker takes. The parameters, the sampler's
+    records and the retry history carry over; the results, the weights and the failure
+    stay with the failed trial. The sampler's records matter to a grid: the retry keeps
+    its point's grid id, so the grid neither counts the point twice nor skips another."""
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         history = [*self.retry_history(trial), trial.number]
         if self._max_retry is not None and len(history) > self._max_retry:
             return
         first = self.retried_trial_number(trial)
+        sampler = {k: v for k, v in trial.system_attrs.items()
+                   if not k.startswith(ARTIFACT_PREFIX)}
         study.add_trial(optuna.trial.create_trial(
             state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
             user_attrs={R.RETRY_OF: trial.number},
-            system_attrs={"failed_trial": trial.number if first is None else first,
+            system_attrs={**sampler, "failed_trial": trial.number if first is None else first,
                           "retry_history": history}))
 
 

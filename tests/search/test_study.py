@@ -16,7 +16,7 @@ from nas_space import get_space
 from search import records as R
 from search.budgets import BUDGETS
 from search.config import RunConfig, fingerprint
-from search.study import StudyError, counted_trials, open_study
+from search.study import QuietGrid, StudyError, counted_trials, open_study
 from search.view import StudyView
 
 
@@ -77,6 +77,34 @@ def test_a_dead_searched_trial_is_retried_and_a_dead_baseline_is_not() -> None:
     again = view.ask("run-b")  # the next ask takes the retry, with the same parameters
     assert again.suggest_float("SR", 0.1, 1.0) == searched.params["SR"]
     assert not study.get_trials(states=(TrialState.WAITING,))
+
+
+def test_a_dead_grid_point_is_retried_at_its_own_point_and_the_grid_goes_on() -> None:
+    """A retried grid point keeps its grid id: after two of three points die and are
+    retried, the grid is not exhausted until the third point has been asked too."""
+    grid = {"width": [0.25, 0.5, 1.0]}
+    study = optuna.create_study(sampler=QuietGrid(grid, seed=0))  # the search's grid
+    view = StudyView(study)
+    dead = []
+    for _ in range(2):
+        trial = view.ask("run-a")
+        trial.suggest_categorical("width", grid["width"])
+        for key, value in {R.ROLE: R.ROLE_SEARCH, R.SPEC: "{}", R.WORKER: dead_worker()}.items():
+            trial.set_user_attr(key, value)
+        dead.append(trial.number)
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 0
+    view.read()  # fails both and re-queues them
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 2
+    widths = []
+    for _ in range(3):
+        trial = view.ask("run-b")
+        widths.append(trial.suggest_categorical("width", grid["width"]))
+        study.tell(trial, 0.5)
+    assert sorted(widths) == sorted(grid["width"])  # the two retries, then the third point
+    retried = [t for t in study.trials if t.user_attrs.get(R.RETRY_OF) in dead]
+    assert [t.system_attrs["grid_id"] for t in retried] == [
+        study.trials[n].system_attrs["grid_id"] for n in dead]
+    assert study.sampler.is_exhausted(study)
 
 
 def test_a_worker_on_another_machine_that_stops_beating_is_failed(pg_url: str) -> None:
