@@ -41,6 +41,9 @@ from search.weights import ARTIFACT_PREFIX
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: How often a searched spec whose worker died is re-queued before it is given up.
 MAX_RETRY = 3
+#: Trial system attributes that hold a trial's results (its weights, its constraint values,
+#: which the retry sets afresh), not the sampler's records; a retry leaves them behind.
+RESULT_PREFIXES = (ARTIFACT_PREFIX, "constraints")
 #: The longest a trial waits for later-numbered trials of its spec to decide.
 CLAIM_WAIT_S = 30
 
@@ -119,7 +122,7 @@ class RetryStaleTrial(RetryHeartbeatStaleTrialCallback):
             return
         first = self.retried_trial_number(trial)
         sampler = {k: v for k, v in trial.system_attrs.items()
-                   if not k.startswith(ARTIFACT_PREFIX)}
+                   if not k.startswith(RESULT_PREFIXES)}
         study.add_trial(optuna.trial.create_trial(
             state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
             user_attrs={R.RETRY_OF: trial.number},
