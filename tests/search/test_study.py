@@ -85,11 +85,11 @@ def test_a_dead_grid_point_is_retried_at_its_own_point_and_the_grid_goes_on() ->
     grid = {"width": [0.25, 0.5, 1.0]}
     study = optuna.create_study(sampler=QuietGrid(grid, seed=0))  # the search's grid
     view = StudyView(study)
-    dead = []
+    dead, gone = [], dead_worker()
     for _ in range(2):
         trial = view.ask("run-a")
         trial.suggest_categorical("width", grid["width"])
-        for key, value in {R.ROLE: R.ROLE_SEARCH, R.SPEC: "{}", R.WORKER: dead_worker()}.items():
+        for key, value in {R.ROLE: R.ROLE_SEARCH, R.SPEC: "{}", R.WORKER: gone}.items():
             trial.set_user_attr(key, value)
         dead.append(trial.number)
     assert len(study.get_trials(states=(TrialState.WAITING,))) == 0
