@@ -63,7 +63,7 @@ class Evaluator:
         """
         study = view.study
         trial = self.current = view.ask(self.run_id)
-        if target is not None and view.read().taken(below=trial.number) >= target:
+        if target is not None and view.places_before(trial.number) >= target:
             return self._fail(study, trial, "surplus")
         spec = self.space.sample(trial, self.fixed)  # a ValueError here is a bug: raise
         c = cost(spec)

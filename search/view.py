@@ -17,6 +17,12 @@ worker died, so every rule below may take a RUNNING trial for a live one:
   are deciding, it waits the moment they take to decide (they see it and give way, or
   they claimed first); otherwise it claims the spec. Exactly one of any number of
   workers handed the same spec at once trains it.
+- A searched trial takes a place toward --trials if the counted trials and the searched
+  trials in flight numbered below it leave one (`places_before`). A trial is created
+  before it is stamped, so a trial just asked is "undeclared" for the moment its worker
+  takes to stamp it: its run (a searched trial, a place) or its worker (anything else).
+  The rule waits for the undeclared trials below it to declare; deciding without them let
+  two workers that asked at once both take the last place.
 """
 
 from __future__ import annotations
@@ -44,12 +50,19 @@ MAX_RETRY = 3
 #: Trial system attributes that hold a trial's results (its weights, its constraint values,
 #: which the retry sets afresh), not the sampler's records; a retry leaves them behind.
 RESULT_PREFIXES = (ARTIFACT_PREFIX, "constraints")
-#: The longest a trial waits for later-numbered trials of its spec to decide.
+#: The longest a trial waits for later-numbered trials of its spec to decide, or for
+#: earlier-numbered trials to declare what they are.
 CLAIM_WAIT_S = 30
 
 
 def _trained(t: FrozenTrial) -> bool:
     return t.state in FINISHED and t.user_attrs.get(R.STATUS) in (R.COMPLETE, R.STOPPED)
+
+
+def _undeclared(t: FrozenTrial) -> bool:
+    """A trial just asked, not yet stamped with its run or its worker (see StudyView.ask)."""
+    return (t.state == TrialState.RUNNING and R.RUN not in t.user_attrs
+            and R.WORKER not in t.user_attrs)
 
 
 def _holds_place(t: FrozenTrial) -> bool:
@@ -78,6 +91,10 @@ class Snapshot:
     def taken(self, below: int | None = None) -> int:
         """Places toward --trials: counted trials plus those in flight."""
         return self.counted() + self.in_flight(below)
+
+    def undeclared(self, below: int) -> int:
+        """Trials numbered below `below` whose workers have yet to stamp them."""
+        return sum(_undeclared(t) and t.number < below for t in self.trials)
 
     def twin(self, digest: str, number: int) -> tuple[FrozenTrial | None, bool]:
         """(the trial this one duplicates, or None; whether a later-numbered trial of the
@@ -152,16 +169,28 @@ class StudyView:
         return Snapshot(trials)
 
     def ask(self, run: str | None = None) -> optuna.Trial:
-        """A new (or re-queued) trial, stamped with this worker (and the run, for searched
-        trials, which then hold a place toward --trials)."""
+        """A new (or re-queued) trial, stamped with the run, for searched trials, which then
+        hold a place toward --trials, and then with this worker. The first stamp declares
+        the trial (see `places_before`)."""
         trial = self.study.ask()
         storage = self.study._storage
         if is_heartbeat_enabled(storage):  # a first beat now, so a death before training shows
             storage.record_heartbeat(trial._trial_id)
-        trial.set_user_attr(R.WORKER, worker_id())
         if run is not None:
             trial.set_user_attr(R.RUN, run)
+        trial.set_user_attr(R.WORKER, worker_id())
         return trial
+
+    def places_before(self, number: int) -> int:
+        """Places toward --trials taken by the counted trials and by the searched trials in
+        flight numbered below `number`, once every trial below it is declared (or
+        CLAIM_WAIT_S passed: a worker that died mid-ask never declares)."""
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        snap = self.read()
+        while snap.undeclared(below=number) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            snap = self.read()
+        return snap.taken(below=number)
 
     def claim(self, trial: optuna.Trial, digest: str) -> FrozenTrial | None:
         """The trial this one duplicates; or None, and this trial now holds the claim to

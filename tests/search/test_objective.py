@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,27 @@ def test_a_trial_gives_way_to_earlier_ones_in_flight(digits: Dataset) -> None:
     kept = ev.run(view, target=3)
     assert kept.counts and study.trials[kept.number].user_attrs[R.RUN] == "run-b"
     assert ev.run(view).counts  # without a target nothing gives way
+
+
+@pytest.mark.parametrize("stamp, gives_way", [(R.RUN, True), (R.WORKER, False)])
+def test_a_trial_waits_for_an_earlier_one_to_declare_itself(digits: Dataset, stamp: str,
+                                                             gives_way: bool) -> None:
+    """Two workers ask at once for the last place: the later-numbered trial waits until the
+    earlier one, created but not yet stamped, says whether it is searched (a place) or not
+    (a baseline), instead of taking it for neither and both training."""
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    view = StudyView(study)
+    earlier = study.ask()  # the other worker has asked, and has yet to stamp its trial
+    timer = threading.Timer(0.5, earlier.set_user_attr, (stamp, "run-a"))
+    timer.start()
+    try:
+        outcome = evaluator(digits, "run-b").run(view, target=1)
+    finally:
+        timer.join()
+    trial = study.trials[outcome.number]
+    assert outcome.number > earlier.number
+    assert (trial.user_attrs.get(R.FAIL_REASON) == "surplus") == gives_way
+    assert outcome.counts != gives_way
 
 
 def _raise(e: BaseException) -> Callable[..., object]:
