@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, GridSampler
 from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
 
 from nas_space import Space
 from search import records as R
@@ -27,7 +30,21 @@ class StudyError(Exception):
 
 
 class QuietGrid(GridSampler):
-    """GridSampler that leaves stopping to the caller (ask/tell has no study.stop())."""
+    """GridSampler that leaves stopping to the caller (ask/tell has no study.stop()), and
+    gives a trial its grid point at its first suggestion rather than when it is asked: a
+    baseline, or a searched trial that gives way before sampling, holds no point, which the
+    grid would otherwise count as visited and never train."""
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        return None
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        if "grid_id" not in trial.system_attrs:  # a retry keeps the point it had
+            super().before_trial(study, trial)  # picks a point and stores it
+            trial = copy.copy(trial)
+            trial.system_attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+        return super().sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: optuna.Study, trial: Any, state: Any, values: Any) -> None:
         return None

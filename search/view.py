@@ -169,11 +169,15 @@ class StudyView:
         return Snapshot(trials)
 
     def ask(self, run: str | None = None) -> optuna.Trial:
-        """A new (or re-queued) trial, stamped with the run, for searched trials, which then
-        hold a place toward --trials, and then with this worker. The first stamp declares
-        the trial (see `places_before`)."""
-        trial = self.study.ask()
+        """A new trial, stamped with the run, for searched trials, which then hold a place
+        toward --trials, and then with this worker. The first stamp declares the trial (see
+        `places_before`). A searched trial may be a re-queued one (see RetryStaleTrial);
+        any other (run None: a baseline) is always new, so it never takes a retry's place."""
         storage = self.study._storage
+        if run is None:  # not searched: a new trial, leaving a re-queued search to a search
+            trial = optuna.Trial(self.study, storage.create_new_trial(self.study._study_id))
+        else:
+            trial = self.study.ask()
         if is_heartbeat_enabled(storage):  # a first beat now, so a death before training shows
             storage.record_heartbeat(trial._trial_id)
         if run is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -14,13 +15,15 @@ from optuna.trial import TrialState
 from nas_space import Space, get_space
 from search import objective
 from search import records as R
+from search.baselines import run_baseline
 from search.data import Dataset
 from search.objective import BuildError, Evaluator
 from search.run import main
 from search.storage import open_storage
+from search.study import QuietGrid
 from search.trainer import NonFiniteLossError, TrainBudget
 from search.view import StudyView
-from tests.search.workers import study_file
+from tests.search.workers import dead_worker, study_file
 
 
 def evaluator(data: Dataset, run: str) -> Evaluator:
@@ -67,6 +70,48 @@ def test_a_trial_waits_for_an_earlier_one_to_declare_itself(digits: Dataset, sta
     assert outcome.number > earlier.number
     assert (trial.user_attrs.get(R.FAIL_REASON) == "surplus") == gives_way
     assert outcome.counts != gives_way
+
+
+def test_a_grid_point_goes_only_to_a_searched_trial_that_samples(digits: Dataset) -> None:
+    """A baseline and a trial that gives way hold no grid point, so the grid trains every
+    point (they used to take points 0 and 1 and leave them untrained, as visited)."""
+    grid = {"bypass": ["none", "simple", "complex"]}
+    study = optuna.create_study(directions=["maximize", "minimize"],
+                                sampler=QuietGrid(grid, seed=0))
+    view = StudyView(study)
+    ev = evaluator(digits, "run-b")
+    ev = replace(ev, fixed={**{k: v for k, v in ev.space.defaults.items() if k not in grid},
+                            **ev.fixed})  # as search.run fixes a grid's other axes
+    assert run_baseline(view, ev, "squeezenet1_1", 0.3) == R.COMPLETE
+    assert ev.run(view, target=0).status == R.FAILED  # gives way: the target is met
+    trained = [ev.run(view) for _ in grid["bypass"]]
+    assert all(o.counts for o in trained)
+    assert sorted(study.trials[o.number].params["bypass"] for o in trained) == sorted(
+        grid["bypass"])
+    assert [t.number for t in study.trials if "grid_id" in t.system_attrs] == [
+        o.number for o in trained]
+    assert ev.grid_exhausted(study)
+
+
+def test_a_baseline_leaves_a_re_queued_search_to_a_search(digits: Dataset) -> None:
+    """A searched trial whose worker died is re-queued; a baseline asked next is a new
+    trial, and the next searched trial takes the retry."""
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    view = StudyView(study)
+    ev = evaluator(digits, "run-b")
+    dead = view.ask("run-a")
+    spec = ev.space.sample(dead, ev.fixed)
+    for key, value in {R.ROLE: R.ROLE_SEARCH, R.SPEC: spec.to_json(),
+                       R.WORKER: dead_worker()}.items():
+        dead.set_user_attr(key, value)
+    view.read()  # fails it and re-queues it
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 1
+    assert run_baseline(view, ev, "squeezenet1_1", 0.3) == R.COMPLETE
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 1
+    retried = ev.run(view)
+    assert retried.counts
+    assert study.trials[retried.number].user_attrs[R.RETRY_OF] == dead.number
+    assert study.trials[retried.number].user_attrs[R.SPEC] == spec.to_json()
 
 
 def _raise(e: BaseException) -> Callable[..., object]:

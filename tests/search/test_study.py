@@ -3,8 +3,6 @@ and the clean-up of trials whose worker died."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,18 +16,12 @@ from search.budgets import BUDGETS
 from search.config import RunConfig, fingerprint
 from search.study import QuietGrid, StudyError, counted_trials, open_study
 from search.view import StudyView
+from tests.search.workers import dead_worker
 
 
 def finished(study: optuna.Study, state: TrialState, role: str, status: str) -> None:
     study.add_trial(create_trial(state=state, value=0.5 if state == TrialState.COMPLETE else None,
                                  user_attrs={R.ROLE: role, R.STATUS: status}))
-
-
-def dead_worker() -> str:
-    """The worker id of a process that has exited (this host)."""
-    code = "from search.liveness import worker_id; print(worker_id())"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def test_searched_trials_in_flight_hold_places_and_dead_ones_are_failed() -> None:

@@ -51,6 +51,13 @@ def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Pope
                             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
 
 
+def dead_worker() -> str:
+    """The worker id of a process that has exited (this host)."""
+    code = "from search.liveness import worker_id; print(worker_id())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def trials(storage: str, name: str = "squeeze-digits") -> list[FrozenTrial]:
     return optuna.load_study(study_name=name, storage=open_storage(storage)).get_trials()
 
