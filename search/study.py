@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -42,8 +41,7 @@ class QuietGrid(GridSampler):
                            param_distribution: BaseDistribution) -> Any:
         if "grid_id" not in trial.system_attrs:  # a retry keeps the point it had
             super().before_trial(study, trial)  # picks a point and stores it
-            trial = copy.copy(trial)
-            trial.system_attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+            trial = study._storage.get_trial(trial._trial_id)
         return super().sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study: optuna.Study, trial: Any, state: Any, values: Any) -> None:

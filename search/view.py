@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,6 +53,8 @@ RESULT_PREFIXES = (ARTIFACT_PREFIX, "constraints")
 #: The longest a trial waits for later-numbered trials of its spec to decide, or for
 #: earlier-numbered trials to declare what they are.
 CLAIM_WAIT_S = 30
+#: How often such a wait reads the study again.
+POLL_S = 0.1
 
 
 def _trained(t: FrozenTrial) -> bool:
@@ -189,26 +191,28 @@ class StudyView:
         """Places toward --trials taken by the counted trials and by the searched trials in
         flight numbered below `number`, once every trial below it is declared (or
         CLAIM_WAIT_S passed: a worker that died mid-ask never declares)."""
-        deadline = time.monotonic() + CLAIM_WAIT_S
-        snap = self.read()
-        while snap.undeclared(below=number) and time.monotonic() < deadline:
-            time.sleep(0.05)
-            snap = self.read()
-        return snap.taken(below=number)
+        return self._read_until(lambda s: not s.undeclared(below=number)).taken(below=number)
 
     def claim(self, trial: optuna.Trial, digest: str) -> FrozenTrial | None:
         """The trial this one duplicates; or None, and this trial now holds the claim to
         train the spec. The trial's digest must be stored before the call."""
+        def decided(snap: Snapshot) -> bool:
+            twin, undecided = snap.twin(digest, trial.number)
+            return twin is not None or not undecided
+
+        twin, _ = self._read_until(decided).twin(digest, trial.number)
+        if twin is None:
+            trial.set_user_attr(R.CLAIMED, True)
+        return twin
+
+    def _read_until(self, settled: Callable[[Snapshot], bool]) -> Snapshot:
+        """Read until `settled` holds of the snapshot, or CLAIM_WAIT_S has passed."""
         deadline = time.monotonic() + CLAIM_WAIT_S
-        while True:
-            twin, undecided = self.read().twin(digest, trial.number)
-            if twin is not None:
-                return twin
-            if not undecided or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        trial.set_user_attr(R.CLAIMED, True)
-        return None
+        snap = self.read()
+        while not settled(snap) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            snap = self.read()
+        return snap
 
     @contextlib.contextmanager
     def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
