@@ -55,7 +55,7 @@ from search.config import merge, parse_jobs, read_study_file, resolve_jobs
 from search.data import DataError, Dataset, load_dataset
 from search.proxies import synflow
 from search.run import stop_workers, wait_workers
-from search.storage import RESULTS_DIR, StorageError, open_storage
+from search.storage import RESULTS_DIR, StorageError, open_storage, stored_studies
 from search.trainer import TrainBudget, pick_device, seeded, train
 from search.variants import without_flags
 
@@ -341,14 +341,24 @@ def setup_for(args: argparse.Namespace) -> tuple[Setup, list[ArchSpec]]:
     return setup, list(specs(space, file_cfg.fixed, limit, args.specs, args.seed))
 
 
+def stored_study(name: str, url: str) -> optuna.Study:
+    """The stored study, read without writing to its storage; an empty in-memory one where
+    nothing is stored yet."""
+    store, names = stored_studies(url)
+    if name in names:
+        return optuna.load_study(study_name=name, storage=store)
+    return optuna.create_study(direction="maximize")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"fidelity-{args.dataset}-{args.budget}-{args.long_epochs:g}ep-s{args.seed}"
     try:
-        study = optuna.create_study(study_name=name, storage=open_storage(args.storage),
-                                    load_if_exists=True, direction="maximize")
+        study = (stored_study(name, args.storage) if args.report_only
+                 else optuna.create_study(study_name=name, storage=open_storage(args.storage),
+                                          load_if_exists=True, direction="maximize"))
         if not args.report_only:
             setup, todo = setup_for(args)
             code = measure_all(study, todo, setup, args, argv)

@@ -40,7 +40,7 @@ from dashboard.data import StudyInfo, from_frozen, trials_frame
 from dashboard.figures import edf_figure
 from search import records as R
 from search.run import config_from_args, parser
-from search.storage import StorageError, file_path, open_storage
+from search.storage import StorageError, stored_studies
 from search.variants import EDF_SHARES, Run, plan, spread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +80,7 @@ def stored(name: str, storage: str | None) -> list[Stored]:
     argv += ["--storage", storage] if storage else []
     ns = parser().parse_args(argv)
     url = config_from_args(ns).storage
-    path = file_path(url)
-    store = open_storage(url) if path is None or path.exists() else None  # none: not run
-    names = {s.study_name for s in optuna.get_all_study_summaries(store)} if store else set()
+    store, names = stored_studies(url)  # none: not run
     out = []
     for run in plan(ns, argv):
         wanted = config_from_args(parser().parse_args(run.argv)).trials

@@ -32,7 +32,7 @@ from bench.results import figure, machine, publish
 from search import records as R
 from search.config import merge, read_study_file
 from search.hypervolume import hypervolume
-from search.storage import RESULTS_DIR, StorageError, file_path, open_storage
+from search.storage import RESULTS_DIR, StorageError, stored_studies
 from search.variants import spread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,9 +139,7 @@ def study_name(sampler: str, seed: int) -> str:
 def stored(samplers: list[str], args: argparse.Namespace
            ) -> tuple[dict[str, list[optuna.Study]], list[str]]:
     """The stored studies per sampler, and the names of those missing or short of trials."""
-    path = file_path(args.storage)
-    store = open_storage(args.storage) if path is None or path.exists() else None
-    names = {s.study_name for s in optuna.get_all_study_summaries(store)} if store else set()
+    store, names = stored_studies(args.storage)
     studies: dict[str, list[optuna.Study]] = {s: [] for s in samplers}
     pending = []
     for k in range(args.seeds):

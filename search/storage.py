@@ -100,6 +100,16 @@ def open_storage(url: str, *, create: bool = True) -> BaseStorage:
         raise StorageError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
 
 
+def stored_studies(url: str) -> tuple[BaseStorage | None, set[str]]:
+    """The storage behind URL and its studies' names, for reading only: a file storage that
+    does not exist yet stays uncreated and reads as (None, no names)."""
+    path = file_path(url)
+    if path is not None and not path.exists():
+        return None, set()
+    store = open_storage(url)
+    return store, {s.study_name for s in optuna.get_all_study_summaries(store)}
+
+
 def _rdb(url: str, tries: int = 4) -> BaseStorage:
     """RDBStorage; workers that create the tables of a new database at the same moment
     collide once (duplicate table or type), so a collision is retried."""

@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 import bench.fidelity as fidelity
 from search.budgets import BUDGETS
-from search.storage import RESULTS_DIR
+from search.storage import RESULTS_DIR, open_storage
 
 TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
         "--no-write", "--jobs", "1"]
@@ -102,6 +102,19 @@ def test_report_only_needs_no_dataset(tmp_path: Path, capsys: pytest.CaptureFixt
     assert fidelity.main(["--report-only", "--dataset", "no-such-set", "--storage", url,
                           "--no-write"]) == 0
     assert "0 of 30 specs done" in capsys.readouterr().out
+
+
+def test_report_only_reads_the_stored_study_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "f.log"
+    url = f"journal://{path}"
+    study = optuna.create_study(study_name="fidelity-fashion-mnist-default-10ep-s0",
+                                storage=open_storage(url), direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=0.5, state=TrialState.COMPLETE))
+    before = path.read_bytes()
+    assert fidelity.main(["--report-only", "--storage", url, "--no-write"]) == 0
+    assert "1 of 30 specs done" in capsys.readouterr().out
+    assert path.read_bytes() == before
 
 
 def test_the_default_budget_sets_up_the_search_s_rungs() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.storage import StorageError, open_storage, redact
+from search.storage import StorageError, open_storage, redact, stored_studies
 
 
 def test_redact_hides_passwords() -> None:
@@ -48,3 +48,13 @@ def test_real_storages_round_trip(tmp_path: Path, scheme: str) -> None:
     study.add_trial(optuna.trial.create_trial(value=1.0))
     again = optuna.load_study(study_name="x", storage=open_storage(url, create=False))
     assert [t.value for t in again.trials] == [1.0]
+
+
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal://"])
+def test_stored_studies_reads_without_creating(tmp_path: Path, scheme: str) -> None:
+    path = tmp_path / "none" / "s.db"
+    assert stored_studies(f"{scheme}{path}") == (None, set())
+    assert not path.parent.exists()
+    optuna.create_study(study_name="a", storage=open_storage(f"{scheme}{path}"))
+    store, names = stored_studies(f"{scheme}{path}")
+    assert store is not None and names == {"a"}
