@@ -70,14 +70,16 @@ def summary(study: optuna.Study, wall: float) -> dict[str, object]:
     searched = points(study, R.ROLE_SEARCH)
     squeeze = [(b, d) for b, d in dominated_baselines(study) if b.preset and
                b.preset.startswith("squeezenet")]
-    stopped = sum(1 for t in study.get_trials(deepcopy=False)
-                  if t.user_attrs.get(R.STATUS) == R.STOPPED)
+    trials = study.get_trials(deepcopy=False)
+    stopped = sum(1 for t in trials if t.user_attrs.get(R.STATUS) == R.STOPPED)
+    trained = sum(1 for t in trials if t.user_attrs.get(R.ROLE) == R.ROLE_BASELINE
+                  and t.user_attrs.get(R.STATUS) == R.COMPLETE)
     return {
         "wall_min": wall / 60, "trials": counted_trials(study), "stopped": stopped,
         "best": max((p.acc for p in searched), default=float("nan")),
         "hv": study_hypervolume(searched),
         "squeeze_dominated": sum(d is not None for _, d in squeeze),
-        "squeeze_total": len(squeeze),
+        "squeeze_total": len(squeeze), "baselines_trained": trained,
         "baselines": "; ".join(
             f"{b.preset} {b.acc:.4f} @ {b.macs / 1e6:.2f} MFLOPs: "
             + (f"dominated by #{d.number} ({d.acc:.4f} @ {d.macs / 1e6:.2f})" if d
@@ -234,15 +236,16 @@ def compare(bench: Bench, trials: int) -> None:
 
 def table(key: str, rows: list[tuple[str, dict[str, object]]], baselines: bool = False
           ) -> list[str]:
-    """A markdown table of search summaries, one row each; optionally with the SqueezeNet
-    baselines that a searched trial dominates."""
-    extra = " SqueezeNet baselines dominated |" if baselines else ""
+    """A markdown table of search summaries, one row each; optionally with the baselines
+    trained and the SqueezeNet baselines that a searched trial dominates."""
+    extra = " baselines trained | SqueezeNet baselines dominated |" if baselines else ""
     return [
         f"| {key} | wall time | searched trials | stopped early | best val acc | hypervolume |"
-        + extra, "|---|---|---|---|---|---|" + ("---|" if baselines else ""),
+        + extra, "|---|---|---|---|---|---|" + ("---|---|" if baselines else ""),
         *(f"| {k} | {s['wall_min']:.1f} min | {s['trials']} | {s['stopped']} | "
           f"{s['best']:.4f} | {s['hv']:.4f} |"
-          + (f" {s['squeeze_dominated']}/{s['squeeze_total']} |" if baselines else "")
+          + (f" {s['baselines_trained']} | {s['squeeze_dominated']}/{s['squeeze_total']} |"
+             if baselines else "")
           for k, s in rows),
     ]
 

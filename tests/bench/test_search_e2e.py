@@ -42,3 +42,11 @@ def test_an_unknown_revision_is_a_one_line_error(tmp_path: Path,
     assert search_e2e.main(["--before", "no-such-rev", "--out", str(tmp_path), *TINY]) == 1
     err = capsys.readouterr().err
     assert err == "error: unknown git revision 'no-such-rev'\n"
+
+
+def test_the_table_with_baselines_counts_those_trained() -> None:
+    s = {"wall_min": 12.25, "trials": 40, "stopped": 30, "best": 0.87, "hv": 0.65,
+         "baselines_trained": 11, "squeeze_dominated": 2, "squeeze_total": 3}
+    head, rule, row = search_e2e.table("code", [("after (abc)", s)], baselines=True)
+    assert head.count("|") == rule.count("|") == row.count("|") == 9
+    assert row == "| after (abc) | 12.2 min | 40 | 30 | 0.8700 | 0.6500 | 11 | 2/3 |"
