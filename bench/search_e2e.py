@@ -201,8 +201,8 @@ def before(bench: Bench, rev: str, trials: int) -> None:
     """The default search with the code of `rev`, then with this tree, one after the other."""
     short, tree = code_of(bench, rev)
     rows = []
-    for side, label, code in (("before", f"before ({short})", tree),
-                              ("after", f"after ({head()})", ROOT)):
+    for side, code in (("before", tree), ("after", ROOT)):
+        label = f"before ({short})" if side == "before" else f"after ({head()})"  # as it runs
         wall, study = run_search(bench, f"e2e-{side}", trials, code=code)
         rows.append((label, summary(study, wall)))
     baselines = "--no-baselines" not in bench.extra
