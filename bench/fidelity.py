@@ -356,10 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"fidelity-{args.dataset}-{args.budget}-{args.long_epochs:g}ep-s{args.seed}"
     try:
-        study = (stored_study(name, args.storage) if args.report_only
-                 else optuna.create_study(study_name=name, storage=open_storage(args.storage),
-                                          load_if_exists=True, direction="maximize"))
-        if not args.report_only:
+        if args.report_only:
+            study = stored_study(name, args.storage)
+        else:
+            study = optuna.create_study(study_name=name, storage=open_storage(args.storage),
+                                        load_if_exists=True, direction="maximize")
             setup, todo = setup_for(args)
             code = measure_all(study, todo, setup, args, argv)
             if code or args.shard:

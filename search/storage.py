@@ -106,7 +106,7 @@ def stored_studies(url: str) -> tuple[BaseStorage | None, set[str]]:
     path = file_path(url)
     if path is not None and not path.exists():
         return None, set()
-    store = open_storage(url)
+    store = open_storage(url, create=False)
     return store, {s.study_name for s in optuna.get_all_study_summaries(store)}
 
 
