@@ -38,6 +38,9 @@ from search.device import memory_format
 from search.trainer import TrainBudget, make_optimizer, seeded, train
 
 TUTORIAL_BATCH = 64
+#: Validation images of the engine's single-threaded runs: one batch, as the tutorial
+#: loop validates nothing.
+LAYOUT_VAL = 64
 #: The engine's layout on the CPU, as the table names it.
 LAYOUT = ("channels_last" if memory_format(torch.device("cpu")) == torch.channels_last
           else "NCHW")
@@ -178,8 +181,11 @@ def measure(args: argparse.Namespace) -> str:
 def measure_layouts(spec: ArchSpec, data: Dataset, engine: TrainBudget, tutorial: TrainBudget,
                     repeats: int) -> dict[str, float]:
     """Both loops as one single-threaded process and as one such process per core (the
-    search's worker layout): medians of `repeats` runs, images/s summed over processes."""
+    search's worker layout): medians of `repeats` runs, images/s summed over processes.
+    The wall time spans each whole call, so the engine skips precise BN and validates on
+    one batch (LAYOUT_VAL images) here: both loops then time their training alone."""
     procs = cpu_cores()
+    engine = replace(engine, bn_images=0, val_images=LAYOUT_VAL)
     rates: dict[str, list[float]] = {}
     for r in range(repeats):
         for loop, fn, b in (("engine", engine_rate, engine), ("tutorial", tutorial_rate, tutorial)):
@@ -220,7 +226,8 @@ def report(args: argparse.Namespace, macs: int, rates: dict[str, list[float]],
         "loops are bound by the network's own compute.",
         "",
         "Single-threaded processes (wall time around each loop, images/s summed over the "
-        f"processes; median of {args.repeats}):",
+        f"processes; median of {args.repeats}; the engine without precise BN and with "
+        f"{LAYOUT_VAL} validation images, so that both loops time their training alone):",
         "",
         "| processes | engine | tutorial | ratio |",
         "|---|---|---|---|",
