@@ -53,6 +53,7 @@ from nas_space import ArchSpec, Space, build, cost, get_space
 from search.budgets import parse_budget
 from search.config import merge, parse_jobs, read_study_file, resolve_jobs
 from search.data import DataError, Dataset, load_dataset
+from search.interrupt import exit_code, ignore_stops, sigterm_as_interrupt
 from search.proxies import synflow
 from search.run import stop_workers, wait_workers
 from search.storage import RESULTS_DIR, StorageError, open_storage, stored_studies
@@ -303,7 +304,8 @@ def helpers(argv: list[str], n: int, storage: str) -> list[subprocess.Popen[byte
 def measure_all(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
                 args: argparse.Namespace, argv: list[str]) -> int:
     """Run this process's share (all of it with one worker), with the helpers' beside it;
-    0 when every worker finished, 130 when interrupted, 1 when a helper failed."""
+    0 when every worker finished, 130 or 143 when interrupted (Ctrl-C or SIGTERM), 1 when
+    a helper failed."""
     if args.shard:
         k, n = (int(x) for x in args.shard.split("/"))
     else:
@@ -314,10 +316,11 @@ def measure_all(study: optuna.Study, todo: list[ArchSpec], setup: Setup,
     try:
         run(study, todo, setup, (k, n))
         failed = wait_workers(started)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (search.interrupt)
+        ignore_stops()
         stop_workers(started)
         print("\ninterrupted; re-run the same command to continue", file=sys.stderr)
-        return 130
+        return exit_code(e)
     except BaseException:
         stop_workers(started)
         raise
@@ -362,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             study = optuna.create_study(study_name=name, storage=open_storage(args.storage),
                                         load_if_exists=True, direction="maximize")
             setup, todo = setup_for(args)
-            code = measure_all(study, todo, setup, args, argv)
+            with sigterm_as_interrupt():
+                code = measure_all(study, todo, setup, args, argv)
             if code or args.shard:
                 return code
     except (StorageError, DataError) as e:

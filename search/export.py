@@ -31,6 +31,7 @@ from search import bundle, weights
 from search import records as R
 from search.data import DataError, Dataset, load_dataset
 from search.fulltrain import CheckpointError, FullRecipe, train_full, write_result
+from search.interrupt import exit_code, sigterm_as_interrupt
 from search.picks import NEEDS_VALUE, RULES, PickError, pick
 from search.report import front, points
 from search.storage import StorageError, default_storage_url, open_storage, redact
@@ -249,16 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     try:
-        run(args, argv)
+        with sigterm_as_interrupt():
+            run(args, argv)
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
     except EXPORT_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (search.interrupt)
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(e)
     return 0
 
 

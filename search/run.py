@@ -4,7 +4,8 @@
 
 Re-running the same command resumes the study and tops it up to --trials searched
 architectures; the same command on other machines (with a postgresql:// storage) joins
-the study. Ctrl-C marks the running trial failed ("interrupted") and exits 130.
+the study. Ctrl-C marks the running trial failed ("interrupted") and exits 130; SIGTERM
+(a scheduler's stop) does the same and exits 143.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from search.config import (
     resolve_jobs,
 )
 from search.data import DataError, list_datasets, load_dataset
+from search.interrupt import exit_code, ignore_stops, sigterm_as_interrupt
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
 from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
@@ -51,7 +53,7 @@ from search.trainer import pick_device
 from search.variants import plan, run_all, without_flags
 from search.view import StudyView
 
-EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPT = 2, 1, 130
+EXIT_USAGE, EXIT_ERROR = 2, 1
 #: Seconds between looks at the study while the trials in flight fill the target.
 WAIT_S = 2
 STUDIES = ROOT / "studies"
@@ -72,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="FLOPs are multiply-adds (MACs), as in fvcore and the ShuffleNet paper. "
         "Exit codes: 0 done, 1 a data, storage or study problem (or a worker that failed), "
-        "2 a bad option or study file, 130 interrupted.")
+        "2 a bad option or study file, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.")
     a = p.add_argument
     a("--space", help=f"design space: {', '.join(list_spaces())} (default squeeze)")
     a("--trials", type=int, help="target number of searched architectures in the study "
@@ -150,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ns = parser().parse_args(argv)
     try:
-        if ns.worker is None and (runs := plan(ns, argv)):  # a file of several studies
-            return run_all(runs)
-        cfg = config_from_args(ns)
-        return search(cfg, argv, run=ns.worker, resume=ns.resume)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPT
+        with sigterm_as_interrupt():
+            if ns.worker is None and (runs := plan(ns, argv)):  # a file of several studies
+                return run_all(runs)
+            cfg = config_from_args(ns)
+            return search(cfg, argv, run=ns.worker, resume=ns.resume)
+    except KeyboardInterrupt as e:
+        return exit_code(e)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -206,13 +209,12 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
                             cfg.baseline_mflops or cfg.max_mflops or 10.0, quiet=worker)
         code = _search_loop(view, ev, cfg, quiet=worker, start=start)
         failed = wait_workers(helpers)
-    except KeyboardInterrupt:
-        # The process exits next: a second Ctrl-C must not cut this cleanup short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (search.interrupt)
+        ignore_stops()  # the process exits next: this cleanup must not be cut short
         ev.interrupt(study)
         stop_workers(helpers)
         print(f"\ninterrupted; resume with:\n  {_command(argv)}", file=sys.stderr)
-        return EXIT_INTERRUPT
+        return exit_code(e)
     except BaseException:  # a bug: the helpers mark their trials, the traceback follows
         stop_workers(helpers)
         raise
@@ -339,7 +341,8 @@ def wait_workers(helpers: list[subprocess.Popen[bytes]]) -> list[tuple[int, int]
 
 
 def stop_workers(helpers: list[subprocess.Popen[bytes]]) -> None:
-    """Interrupt the workers so that each marks its running trial; terminate stragglers."""
+    """Interrupt the workers so that each marks its running trial; kill stragglers (a
+    worker already cleaning up ignores further stops)."""
     for h in helpers:
         if h.poll() is None:
             h.send_signal(signal.SIGINT)
@@ -347,7 +350,7 @@ def stop_workers(helpers: list[subprocess.Popen[bytes]]) -> None:
         try:
             h.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            h.terminate()
+            h.kill()
             h.wait()
 
 

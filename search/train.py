@@ -29,6 +29,7 @@ from nas_space.config import read_config
 from search.augment import AUGMENTS
 from search.data import DataError, Dataset, list_datasets, load_dataset
 from search.fulltrain import CheckpointError, FullRecipe, train_full, write_result
+from search.interrupt import exit_code, sigterm_as_interrupt
 from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
 from search.weights import WeightsError
 
@@ -200,16 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv
     try:
-        run(args)
+        with sigterm_as_interrupt():
+            run(args)
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_NONFINITE
     except (UsageError, DataError, WeightsError, CheckpointError) as e:  # others are bugs
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (search.interrupt)
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(e)
     return 0
 
 

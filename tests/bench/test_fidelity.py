@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,28 @@ from search.storage import RESULTS_DIR, open_storage
 
 TINY = ["--dataset", "digits", "--budget", "smoke", "--long-epochs", "1", "--max-mflops", "0.5",
         "--no-write", "--jobs", "1"]
+
+
+def test_sigterm_marks_the_spec_failed_and_exits_143(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduler's stop (SIGTERM) ends the run as Ctrl-C does: no trial is left RUNNING."""
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    real, calls = fidelity._rungs, []
+
+    def spy(spec: Any, budget: Any, setup: Any) -> list[list[float]]:
+        calls.append(budget.images)
+        if len(calls) == 2:  # the long training: a real SIGTERM to this process
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)
+        return real(spec, budget, setup)
+
+    monkeypatch.setattr(fidelity, "_rungs", spy)
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    assert fidelity.main([*TINY, "--storage", url, "--specs", "1"]) == 143
+    # The handlers were only borrowed: Ctrl-C and SIGTERM work as before in this process.
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
+    study = optuna.load_study(study_name="fidelity-digits-smoke-1ep-s0", storage=url)
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL]
 
 
 def test_a_stopped_run_resumes_where_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import optuna
@@ -83,7 +83,7 @@ def test_the_table_with_baselines_counts_those_trained() -> None:
 
 def test_worker_minutes_sum_the_trials_of_each_role() -> None:
     study = optuna.create_study(directions=["maximize", "minimize"])
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for role, minutes in ((R.ROLE_BASELINE, 3), (R.ROLE_BASELINE, 4), (R.ROLE_SEARCH, 5)):
         trial = optuna.trial.create_trial(values=[0.5, 1e6], user_attrs={R.ROLE: role})
         trial.datetime_start = start

@@ -157,10 +157,12 @@ def test_corrupted_database_is_refused_and_kept(tmp_path: Path, study_file: Path
     assert db.read_bytes() == b"this is not a database" * 100
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, jobs: str) -> None:
-    """SIGINT to the main process only: it interrupts its workers, and every running
-    trial ends failed with reason "interrupted"."""
+@pytest.mark.parametrize(("jobs", "stop", "code"), [
+    ("1", signal.SIGINT, 130), ("2", signal.SIGINT, 130), ("2", signal.SIGTERM, 143)])
+def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, jobs: str, stop: int,
+                                            code: int) -> None:
+    """SIGINT (or SIGTERM, a scheduler's stop) to the main process only: it interrupts its
+    workers, and every running trial ends failed with reason "interrupted"."""
     f = tmp_path / "slow.toml"
     f.write_text(STUDY.replace('budget = "smoke"', "budget = 200000"))
     proc = subprocess.Popen([sys.executable, "-m", "search.run", "--study-file", str(f),
@@ -180,9 +182,9 @@ def test_ctrl_c_marks_the_trial_interrupted(tmp_path: Path, jobs: str) -> None:
         except (KeyError, Exception):
             continue
     time.sleep(1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "resume with" in err and "Traceback" not in err
     ts = trials(tmp_path)
     failed = [t for t in ts if t.state.name == "FAIL"]
