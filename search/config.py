@@ -30,6 +30,7 @@ from typing import Any
 from search.augment import AUGMENTS
 from search.budgets import Fidelity
 from search.records import OBJECTIVE_DIRECTIONS
+from search.split import MAX_IMAGE_SIZE
 from search.storage import anchored, default_storage_url
 
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
@@ -99,6 +100,9 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise UsageError(f"--{name.replace('_', '-')}: must be > 0, got {value}")
+        if self.image_size is not None and self.image_size > MAX_IMAGE_SIZE:
+            raise UsageError(f"--image-size: must be at most {MAX_IMAGE_SIZE}, "
+                             f"got {self.image_size}")
         if self.jobs < 0 or self.eta < 2 or self.max_rejects < 1:
             raise UsageError("--jobs must be auto (0) or >= 1, eta >= 2 and max_rejects >= 1")
         return self

@@ -17,7 +17,7 @@ from search.augment import check_augment
 from search.data_cache import cache_dir, cached
 from search.dataset_registry import DATASETS, DataError, Dataset, Source, list_datasets
 from search.idx_loaders import DEBIAN_FASHION, read_idx
-from search.split import _val_count, resize, split_indices
+from search.split import MAX_IMAGE_SIZE, _val_count, resize, split_indices
 
 __all__ = [
     "DATASETS", "DEBIAN_FASHION", "DataError", "Dataset", "cache_dir", "cached",
@@ -37,8 +37,10 @@ def load_dataset(
     info = DATASETS[name]
     if augment is not None:
         check_augment(augment)
-    if image_size is not None and (isinstance(image_size, bool) or not 1 <= image_size <= 1024):
-        raise ValueError(f"image_size: must be an integer in 1..1024, got {image_size!r}")
+    if image_size is not None and (isinstance(image_size, bool)
+                                   or not 1 <= image_size <= MAX_IMAGE_SIZE):
+        raise ValueError(f"image_size: must be an integer in 1..{MAX_IMAGE_SIZE}, "
+                         f"got {image_size!r}")
     data = info.load(Source(Path(root).expanduser() if root else None, download, image_size))
     x, y = data["train_x"], data["train_y"]
     test_x, test_y = data["test_x"], data["test_y"]

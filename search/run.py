@@ -47,8 +47,9 @@ from search.data import DataError, list_datasets, load_dataset
 from search.interrupt import exit_code, ignore_stops, sigterm_as_interrupt
 from search.objective import Evaluator
 from search.report import baseline_table, front_table, progress_stats, test_front
+from search.split import MAX_IMAGE_SIZE
 from search.storage import ENV_STORAGE, ROOT, StorageError, open_storage, redact
-from search.study import StudyError, counted_trials, open_study, weights_dir
+from search.study import StudyError, counted_trials, grid_points, open_study, weights_dir
 from search.trainer import pick_device
 from search.variants import plan, run_all, without_flags
 from search.view import StudyView
@@ -91,8 +92,8 @@ def parser() -> argparse.ArgumentParser:
     a("--augment", choices=AUGMENTS, help="training augmentation: none, crop (random shifts) "
       "or crop+flip (shifts and left-right flips, for photos whose sides are alike); "
       "default: the dataset's (crop+flip for cifar10, none for the others)")
-    a("--image-size", type=int, metavar="PX", help="resize images to PX x PX (default: "
-      "their own size)")
+    a("--image-size", type=int, metavar="PX", help="resize images to PX x PX, 1 to "
+      f"{MAX_IMAGE_SIZE} (default: their own size)")
     a("--objectives", help="comma-separated: val_acc plus any of macs, params, size_bytes, "
       "latency_ms (measured on this device); default val_acc,macs")
     a("--max-mflops", type=float, help="constraint: MFLOPs (multiply-adds) per image")
@@ -186,6 +187,10 @@ def search(cfg: RunConfig, argv: list[str], *, run: str | None = None,
         space.from_params(cfg.fixed)  # unknown or out-of-range fixed values: one line
     except ValueError as e:
         raise UsageError(f"[fixed]/[ranges]: {e}") from None
+    try:
+        grid_points(cfg.grid, space)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     device = _device(cfg.device)
     split = {"train": len(data.train_y), "val": len(data.val_y)}
     print_ = fingerprint(cfg, fid, split, data.augment)

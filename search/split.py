@@ -7,6 +7,9 @@ import torch.nn.functional as F
 
 from search.dataset_registry import DatasetInfo
 
+#: The largest --image-size: a bound on the memory that resized images take.
+MAX_IMAGE_SIZE = 1024
+
 
 def resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
     """Resize uint8 images (N, C, H, W) to size x size, bilinear with antialiasing."""

@@ -48,6 +48,20 @@ class QuietGrid(GridSampler):
         return None
 
 
+def grid_points(grid: dict[str, list[Any]], space: Space) -> dict[str, list[Any]]:
+    """A study file's [grid], each value checked against its axis of the space; raises
+    ValueError naming the first bad axis or value."""
+    points = {}
+    for name, values in grid.items():
+        if name not in space.axes_by_name:
+            raise ValueError(f"[grid] {name}: not an axis of space {space.name!r}")
+        try:
+            points[name] = [space.axes_by_name[name].check(v) for v in values]
+        except ValueError as e:
+            raise ValueError(f"[grid] {e}") from None
+    return points
+
+
 def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseSampler:
     """The sampler named in the config, seeded (workers get their own seed, except for the
     grid, whose order every worker shares)."""
@@ -59,11 +73,7 @@ def make_sampler(cfg: RunConfig, space: Space, *, worker: bool = False) -> BaseS
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    grid = {}
-    for name, values in cfg.grid.items():
-        if name not in space.axes_by_name:
-            raise ValueError(f"[grid] {name}: not an axis of space {space.name!r}")
-        grid[name] = [space.axes_by_name[name].check(v) for v in values]
+    grid = grid_points(cfg.grid, space)
     # The seed orders the grid, and a trial stores only its point's index in that order,
     # so every worker must use the same seed or they train other points than they claim.
     return QuietGrid(grid, seed=cfg.seed)
