@@ -15,7 +15,10 @@ import torch
 
 from search.device import memory_format
 
-AUGMENTS = ("none", "crop", "crop+flip")
+#: Each augmentation, described in words (for a model card's recipe).
+AUGMENT_WORDS = {"none": "no augmentation", "crop": "random crops (shifts up to 1/8)",
+                 "crop+flip": "random crops (shifts up to 1/8) and flips"}
+AUGMENTS = tuple(AUGMENT_WORDS)
 
 
 def check_augment(mode: str) -> str:

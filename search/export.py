@@ -8,7 +8,8 @@ weights as safetensors, model.pt2 (torch.export) and model.onnx, both with a dyn
 batch dimension, and a model card (README.md). The weights come from the study's
 artifact store (search.weights). A trial whose weights were not kept gets a bundle
 without them, and a one-line note; --retrain EPOCHS trains them (search.fulltrain).
-Bad input exits with a one-line error and status 2.
+Bad input exits with a one-line error and status 2; a --retrain whose loss turns NaN/inf
+exits with status 3; Ctrl-C exits 130 and SIGTERM 143.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from nas_space import ArchSpec
 from nas_space.config import ConfigError, spec_from_config
 from search import bundle, weights
 from search import records as R
+from search.augment import AUGMENTS
 from search.data import DataError, Dataset, load_dataset
 from search.fulltrain import CheckpointError, FullRecipe, train_full, write_result
 from search.interrupt import exit_code, sigterm_as_interrupt
@@ -83,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
                    help="do not measure test accuracy (when the study has not stored it)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--seed", type=int, default=0, help="seed of --retrain (default 0)")
+    p.add_argument("--augment", choices=AUGMENTS, default=FullRecipe.augment,
+                   help="augmentation of --retrain: none, crop (random shifts) or crop+flip "
+                        "(shifts and left-right flips, for photos whose sides are alike; "
+                        "default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -238,7 +244,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
 
 def retrain(args: argparse.Namespace, data: Dataset, command: str) -> None:
     spec = bundle.read(args.out)[0]
-    recipe = FullRecipe(args.retrain, seed=args.seed)
+    recipe = FullRecipe(args.retrain, seed=args.seed, augment=args.augment)
     model, result = train_full(spec, data, recipe, args.out, device=args.device,
                                progress=not args.quiet)
     write_result(args.out, spec, model, result, recipe, command, data.name)

@@ -4,7 +4,8 @@ The search trains each network for a short budget; a winner deserves the recipe 
 full training:
 
 - augmentation: random crops (shifts of up to 1/8 of the side, edge pixels repeated) and
-  horizontal flips, drawn on the tensor from a seeded generator;
+  horizontal flips, drawn on the tensor from a seeded generator (`augment` picks `crop`
+  or `none` instead, for images whose mirror image is another class);
 - SGD with Nesterov momentum 0.9 for networks with BatchNorm (AdamW for plain ones),
   batch 128, label smoothing 0.1, weight decay on conv and linear weights only;
 - a schedule over the E epochs: linear warm-up for WARMUP_EPOCHS epochs, then cosine
@@ -33,6 +34,7 @@ from torch import nn
 from tqdm import tqdm
 
 from nas_space import ArchSpec, build
+from search.augment import AUGMENT_WORDS, check_augment
 from search.data import Dataset
 from search.device import memory_format
 from search.trainer import (
@@ -65,7 +67,7 @@ class FullRecipe:
     lr: float | None = None
     weight_decay: float | None = None
     label_smoothing: float = 0.1
-    augment: bool = True
+    augment: str = "crop+flip"
     grad_clip: float = 2.0
     seed: int = 0
 
@@ -76,6 +78,7 @@ class FullRecipe:
                 raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr: must be a positive number, got {self.lr}")
+        check_augment(self.augment)
 
     def optimizer(self, model: nn.Module) -> tuple[str, float, float]:
         """(name, peak lr, weight decay) for `model`."""
@@ -87,7 +90,7 @@ class FullRecipe:
     def describe(self, model: nn.Module) -> str:
         name, lr, wd = self.optimizer(model)
         opt = "SGD (Nesterov 0.9)" if name == "sgd" else "AdamW"
-        crops = "random crops (shifts up to 1/8) and flips" if self.augment else "no augmentation"
+        crops = AUGMENT_WORDS[self.augment]
         return (f"{self.epochs} epochs, {opt}, batch {self.batch_size}, peak lr {lr:g}, "
                 f"{WARMUP_EPOCHS:g}-epoch warm-up then cosine, weight decay {wd:g}, label "
                 f"smoothing {self.label_smoothing:g}, {crops}, seed {self.seed}")
@@ -183,8 +186,7 @@ class _Epochs:
 
     def step(self, idx: torch.Tensor, gen: torch.Generator, step: int) -> torch.Tensor:
         xb = self.x[idx]
-        if self.recipe.augment:
-            xb = augment(xb, gen)
+        xb = augment(xb, gen, self.recipe.augment)
         for g in self.opt.param_groups:
             g["lr"] = self.recipe.lr_at(self.peak, step, self.steps)
         with autocast(self.dev):

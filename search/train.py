@@ -7,10 +7,12 @@
 The network is a preset (built for the dataset's input shape) or an ArchSpec JSON
 file. Validation accuracy is printed at each evaluation point, and the test
 accuracy once at the end. With --out, the network is trained fully (search.fulltrain:
-augmentation, a cosine schedule over the epochs, a checkpoint every epoch, resumed
-automatically) and the weights, ONNX and torch.export programs and the model card are
-written into the bundle DIR. Bad input exits with a one-line error and status 2; a
-training run whose loss turns NaN/inf exits with status 3.
+crop+flip augmentation unless --augment says otherwise, a cosine schedule over the
+epochs, a checkpoint every epoch, resumed automatically) and the weights, ONNX and
+torch.export programs and the model card are written into the bundle DIR. Bad input
+exits with a one-line error and status 2; a training run whose loss turns NaN/inf exits
+with status 3; Ctrl-C exits 130 and SIGTERM 143 (a full training resumes from its last
+checkpoint).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", choices=AUGMENTS,
                    help="training augmentation: none, crop (random shifts) or crop+flip "
                         "(shifts and left-right flips, for photos whose sides are alike); "
-                        "default: the dataset's (crop+flip for cifar10, none for the others)")
+                        "default: the dataset's (crop+flip for cifar10, none for the others); "
+                        "with --out, crop+flip, the full-training recipe's")
     p.add_argument("--width", type=float, default=1.0, help="preset width multiplier (default 1.0)")
     p.add_argument("--bn", action="store_true", help="turn BatchNorm on in the network")
     budget = p.add_mutually_exclusive_group()
@@ -182,7 +185,7 @@ def run_full(args: argparse.Namespace, data: Dataset, spec: ArchSpec,
     if args.images is not None or args.epochs != int(args.epochs):
         raise UsageError("--epochs: full training (--out) takes a whole number of epochs")
     recipe = FullRecipe(int(args.epochs), batch_size=args.batch_size or FullRecipe.batch_size,
-                        lr=args.lr, seed=args.seed)
+                        lr=args.lr, seed=args.seed, augment=args.augment or FullRecipe.augment)
     c = cost(spec)
     print(f"{args.config or args.preset} on {data!r}, device {device}")
     print(f"  {c.macs / 1e6:.2f} MFLOPs (multiply-adds), {c.params:,} params")

@@ -3,6 +3,7 @@ interrupted; checkpoints load without unpickling objects and belong to their run
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
@@ -102,3 +103,20 @@ def test_full_training_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "--resume: there is no checkpoint" in capsys.readouterr().err
     assert main([*base, "--epochs", "1", "--resume"]) == EXIT_USAGE
     assert "only with --out" in capsys.readouterr().err
+
+
+def test_augment_picks_the_full_trainings_augmentation(tmp_path: Path) -> None:
+    """--augment with --out is the recipe's: `none` trains on the images as they are
+    (other weights than the default crop+flip) and the model card says so."""
+    cards, weights = {}, {}
+    for mode in ("none", None):
+        out = bundle_dir(tmp_path / str(mode))
+        extra = ["--augment", mode] if mode else []
+        assert main(["--config", str(out / "config.json"), "--dataset", "digits", "--epochs",
+                     "1", "--out", str(out), "--quiet", "--threads", "1", *extra]) == 0
+        cards[mode] = json.loads((out / "card.json").read_text())["training"]["recipe"]
+        weights[mode] = read_file(out / "weights.safetensors")
+    assert "no augmentation" in cards["none"] and "crops" not in cards["none"]
+    assert "random crops (shifts up to 1/8) and flips" in cards[None]
+    assert weights["none"].keys() == weights[None].keys()
+    assert not all(torch.equal(weights["none"][k], weights[None][k]) for k in weights[None])
