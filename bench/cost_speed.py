@@ -95,7 +95,8 @@ def markdown(rows: list[tuple[str, int, float, float]], repeats: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print, and write the section of docs/RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.cost_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="passes per figure (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = parser.parse_args(argv)

@@ -163,7 +163,8 @@ def report(n: int, imports: float, layer: dict[str, float],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.dashboard_render", description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=2000)
     parser.add_argument("--rebuild", action="store_true", help="write the study again")
     args = parser.parse_args(argv)

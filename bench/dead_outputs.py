@@ -108,8 +108,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", default="squeeze", help="the space (a variant of "
                    f"studies/{STUDY}.toml) whose worst models are trained again (squeeze)")
     p.add_argument("--worst", type=int, default=4, help="how many of its worst models (4)")
-    p.add_argument("--storage", help="Optuna storage URL of the study (default: the study "
-                   "file's)")
+    p.add_argument("--storage", help="Optuna storage URL of the study (default: "
+                   "$NAS_STORAGE, else the study file's)")
     p.add_argument("--dataset", help="train on this dataset (default: the study's)")
     p.add_argument("--budget", help="train for this budget (default: the study's)")
     p.add_argument("--no-write", action="store_true", help="print the section only")

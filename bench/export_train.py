@@ -1,10 +1,12 @@
-"""Export the knee of a study's front and train it fully: the third step of the journey.
+"""Export a pick of a study's front and train it fully: the third step of the journey.
 
     python -m bench.export_train --study squeeze-fashion-mnist --max-params 100000 --epochs 30
+    python -m bench.export_train --pick max-acc ...   # the most accurate member instead
 
-Runs the two user commands, `python -m search.export --pick knee` and `python -m
-search.train --config DIR/config.json --epochs E --out DIR`, then writes its section of
-docs/RESULTS.md from the bundle's card: the trial, its cost, the full-training time and
+Runs the two user commands, `python -m search.export --pick knee` (or max-acc) and
+`python -m search.train --config DIR/config.json --epochs E --out DIR`, then writes its
+section of docs/RESULTS.md (export_train; export_train_max-acc for --pick max-acc) from
+the bundle's card: the trial, its cost, the full-training time and
 the validation and test accuracy against the published goals. A killed run resumes from
 the bundle's checkpoint when started again with the same options.
 """
@@ -51,8 +53,10 @@ def sgemm_gflops(threads: int) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.export_train", description=__doc__)
-    p.add_argument("--storage", default=None, help="study storage (default: the default DB)")
+    p = argparse.ArgumentParser(prog="python -m bench.export_train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--storage", default=None, help="study storage (default: $NAS_STORAGE, "
+                   "else the journal file studies/studies.log)")
     p.add_argument("--study", default="squeeze-fashion-mnist")
     p.add_argument("--pick", default="knee", choices=["knee", "max-acc"],
                    help="the pick rule (default knee)")

@@ -1,6 +1,6 @@
 """Recipe robustness: the project's trainer against a plain loop on a panel of datasets.
 
-    python -m bench.recipe_panel [--seeds 1] [--jobs auto] [--quick]
+    python -m bench.recipe_panel [--seeds 2] [--jobs auto] [--quick]
 
 Each network trains twice on each panel dataset at the same number of training images:
 with search.trainer (the recipe, at the `default` and `short` budgets) and with a plain
@@ -34,7 +34,7 @@ from bench.panel_data import PANEL, panel_dataset, panel_dir
 from bench.results import machine, write_section
 from nas_space import ArchSpec, build, cost, get_preset, get_space
 from search.budgets import BUDGETS
-from search.config import cpu_cores
+from search.config import cpu_cores, parse_jobs
 from search.data import Dataset
 from search.device import memory_format
 from search.trainer import TrainBudget, seeded, train
@@ -275,15 +275,15 @@ def main() -> None:
     """Plan, run, print and record."""
     p = argparse.ArgumentParser(prog="python -m bench.recipe_panel",
                                 description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--seeds", type=int, default=1, help="seeds per network (default 1)")
+    p.add_argument("--seeds", type=int, default=2, help="seeds per network (default 2)")
     p.add_argument("--rank-specs", type=int, default=8,
                    help="random squeeze-space specs per dataset for the ranking (default 8)")
     p.add_argument("--datasets", default=",".join(PANEL),
                    help="comma-separated panel datasets (default: all)")
-    p.add_argument("--jobs", type=int, default=cpu_cores(),
-                   help="single-threaded worker processes (default: one per core)")
+    p.add_argument("--jobs", type=parse_jobs, default=0, help="single-threaded worker "
+                   "processes: a number, or auto for one per core (default auto)")
     p.add_argument("--quick", action="store_true", help="fashion-2k, digits and photo-patches, "
-                   "one network, 4 ranking specs; print only")
+                   "one network, one seed, 4 ranking specs; print only")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/RESULTS.md")
     p.add_argument("--report-only", action="store_true", help="train nothing: the table of "
                    "the outcomes kept so far (an interrupted run's cells read nan)")
@@ -293,12 +293,13 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     datasets = args.datasets.split(",")
     unknown = [d for d in datasets if d not in PANEL]
-    if unknown or args.seeds < 1 or args.jobs < 1 or args.rank_specs < 2:
-        p.error(f"datasets must be among {', '.join(PANEL)}; seeds, jobs >= 1; rank-specs >= 2")
+    if unknown or args.seeds < 1 or args.rank_specs < 2:
+        p.error(f"datasets must be among {', '.join(PANEL)}; seeds >= 1; rank-specs >= 2")
+    args.jobs = args.jobs or cpu_cores()
     nets = len(NETS)
     if args.quick:
-        datasets, nets, args.rank_specs, args.no_write = (
-            ["fashion-2k", "digits", "photo-patches"], 1, 4, True)
+        datasets, nets, args.seeds, args.rank_specs, args.no_write = (
+            ["fashion-2k", "digits", "photo-patches"], 1, 1, 4, True)
     start = time.perf_counter()
     log = panel_dir() / ("quick.jsonl" if args.quick else "outcomes.jsonl")
     if args.fresh:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from dashboard import ENV_HOST, ENV_STORAGE
+from search.storage import ENV_STORAGE as STUDY_ENV
 from search.storage import default_storage_url, redact
 
 APP = Path(__file__).resolve().with_name("app.py")
@@ -25,9 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m dashboard",
                                      description="Run the study dashboard on this machine.")
     parser.add_argument("--storage", default=default,
-                        help="sqlite:///path.db, postgresql://user:pw@host/db or "
-                             f"journal:///path.log (default: {redact(default)}, or "
-                             f"${ENV_STORAGE})")
+                        help="journal:///path.log, postgresql://user@host/db (the "
+                             "password from $PGPASSWORD or ~/.pgpass) or sqlite:///path.db "
+                             f"(default: {redact(default)}; from ${ENV_STORAGE}, else "
+                             f"${STUDY_ENV}, else the journal file studies/studies.log)")
     parser.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: %(default)s, this machine only; "

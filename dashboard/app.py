@@ -100,7 +100,8 @@ def sidebar() -> tuple[str, str]:
     if "storage_box" not in st.session_state:
         st.session_state["storage_box"] = redact(st.session_state["storage_url"])
     bar.text_input("Storage URL", key="storage_box", on_change=_take_typed_url,
-                   help="sqlite:///path.db, postgresql://user:pw@host/db or journal:///path.log")
+                   help="journal:///path.log, postgresql://user@host/db (the password "
+                   "from $PGPASSWORD or ~/.pgpass) or sqlite:///path.db")
     page = bar.radio("Page", list(PAGES), key="page")
     bar.button("Refresh", help="Read new trials (without holding up a running search)")
     return st.session_state["storage_url"], str(page)

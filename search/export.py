@@ -65,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
                "min-mflops-over-acc A.")
     p.add_argument("--study", required=True, help="the study's name")
     p.add_argument("--storage", default=None,
-                   help="Optuna storage URL (default: the default study database)")
+                   help="Optuna storage URL (default: $NAS_STORAGE, else the journal "
+                        "file studies/studies.log)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--trial", type=int, metavar="N", help="export trial number N")
     which.add_argument("--pick", nargs="+", metavar=("RULE", "VALUE"),

@@ -24,12 +24,12 @@ trial.user_attrs:
   RUN         the id of the search.run invocation (a main process and its workers) that
               asked for a searched trial
   WORKER      "host:pid:start" of the process running the trial, so that a trial whose
-              process died is found and failed (search.study.StudyView)
+              process died is found and failed (search.view.StudyView)
   CLAIMED     true on a trial that holds the claim to train its spec (see search.view)
   RETRY_OF    for a searched trial re-run after its worker died: the failed trial's number
 study.user_attrs:
   OBJECTIVES  e.g. ["val_acc", "macs"]; DIRECTIONS e.g. ["maximize", "minimize"]
-  SPACE, DATASET, BUDGET (images seen), RUNGS_AT (rung positions), SEED, SAMPLER,
+  SPACE, DATASET, BUDGET (images seen; the rungs are in FINGERPRINT), SEED, SAMPLER,
   CONSTRAINTS ({"max_mflops": ..., "max_params": ...}), COMMAND (how it was started)
   FINGERPRINT what the results depend on (search.config.fingerprint); a resume must match it
   TEST_ACC    {trial number: test accuracy} of the searched front members, computed once at
@@ -82,7 +82,6 @@ DATASET: Final = "dataset"
 BUDGET: Final = "budget"
 AUGMENT: Final = "augment"
 IMAGE_SIZE: Final = "image_size"
-RUNGS_AT: Final = "rungs_at"
 SAMPLER: Final = "sampler"
 CONSTRAINTS: Final = "constraints"
 COMMAND: Final = "command"

@@ -6,13 +6,14 @@ Accepted:
     postgresql://user@host/db     PostgreSQL, for workers on many machines (the password
                                   may also come from $PGPASSWORD, ~/.pgpass or a libpq
                                   service; the whole URL from $NAS_STORAGE)
-    sqlite:///path.db             SQLite, for one process (older default)
+    sqlite:///path.db             SQLite, for a few processes on one machine (older default)
 and any other SQLAlchemy URL Optuna takes. SQL storages record heartbeats of running
-trials, so a trial whose worker died is found and failed (search.study.StudyView).
+trials, so a trial whose worker died is found and failed (search.view.StudyView).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -50,7 +51,8 @@ class StorageError(Exception):
 
 
 def default_storage_url() -> str:
-    return f"journal://{DEFAULT_LOG}"
+    """The URL in $NAS_STORAGE when set, else the journal file studies/studies.log."""
+    return os.environ.get(ENV_STORAGE) or f"journal://{DEFAULT_LOG}"
 
 
 def redact(text: str) -> str:

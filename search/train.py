@@ -30,8 +30,10 @@ from nas_space import ArchSpec, build, cost, get_preset, list_presets
 from nas_space.config import read_config
 from search.augment import AUGMENTS
 from search.data import DataError, Dataset, list_datasets, load_dataset
+from search.fulltrain import RECIPES as FULL
 from search.fulltrain import CheckpointError, FullRecipe, train_full, write_result
 from search.interrupt import exit_code, sigterm_as_interrupt
+from search.recipe import RECIPES as SHORT
 from search.trainer import NonFiniteLossError, TrainBudget, evaluate, pick_device, seeded, train
 from search.weights import WeightsError
 
@@ -79,7 +81,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"training batch (default {TrainBudget.batch_size}; "
                         f"{FullRecipe.batch_size} with --out)")
     p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's, "
-                   "0.2 with SGD for BN nets, 0.003 with AdamW for plain ones)")
+                   f"{SHORT['sgd']['lr']:g} with SGD for BN nets, {SHORT['adamw']['lr']:g} "
+                   f"with AdamW for plain ones; {FULL['sgd'][0]:g} and {FULL['adamw'][0]:g} "
+                   "with --out)")
     p.add_argument("--seed", type=int, default=0, help="init and shuffle seed (default 0)")
     p.add_argument("--split-seed", type=int, default=0, help="train/validation split seed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")

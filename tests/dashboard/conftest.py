@@ -107,7 +107,7 @@ def make_study(storage_url: str, name: str, n_trials: int, seed: int,
                                 directions=["maximize", "minimize"])
     attrs = {R.OBJECTIVES: ["val_acc", "macs"], R.DIRECTIONS: ["maximize", "minimize"],
              R.SPACE: space, R.DATASET: "fashion_mnist", R.BUDGET: RUNGS_AT[-1],
-             R.RUNGS_AT: list(RUNGS_AT), R.SEED: seed, R.SAMPLER: "tpe",
+             R.SEED: seed, R.SAMPLER: "tpe",
              R.CONSTRAINTS: {"max_mflops": MAX_MFLOPS},
              R.COMMAND: f"python -m search.run --space {space} --trials {n_trials}"}
     for key, value in attrs.items():

@@ -8,7 +8,15 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.storage import StorageError, open_storage, redact, stored_studies
+from search.storage import (
+    DEFAULT_LOG,
+    ENV_STORAGE,
+    StorageError,
+    default_storage_url,
+    open_storage,
+    redact,
+    stored_studies,
+)
 
 
 def test_redact_hides_passwords() -> None:
@@ -58,3 +66,12 @@ def test_stored_studies_reads_without_creating(tmp_path: Path, scheme: str) -> N
     optuna.create_study(study_name="a", storage=open_storage(f"{scheme}{path}"))
     store, names = stored_studies(f"{scheme}{path}")
     assert store is not None and names == {"a"}
+
+
+def test_the_default_storage_is_nas_storage_else_the_journal_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """search.run, search.export and the dashboard share one default."""
+    monkeypatch.delenv(ENV_STORAGE, raising=False)
+    assert default_storage_url() == f"journal://{DEFAULT_LOG}"
+    monkeypatch.setenv(ENV_STORAGE, f"sqlite:///{tmp_path}/s.db")
+    assert default_storage_url() == f"sqlite:///{tmp_path}/s.db"
